@@ -1,6 +1,121 @@
-"""Click commands of this stage; the root CLI (pocketbert/cli.py) registers `COMMANDS` in this order."""
+"""Click commands of this stage; the root CLI (pocketbert/cli.py) registers `COMMANDS` in this order.
+
+`pocketbert convert android|ios|onnx` and `pocketbert parity`. Heavy imports happen inside the commands.
+"""
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from pocketbert.convert.specs import PRECISIONS, TASKS
+
+DEFAULT_SEQ_LEN = 384
+DEFAULT_N = 64
+
+
+def _common(fmt: str, default_precision: str):
+    """Options every `convert` subcommand shares (model, task, lengths, precision, output, parity data)."""
+
+    def deco(fn):
+        options = [
+            click.option("--model", "-m", required=True, help="Model dir, hub id, or `minilm` (the packaged teacher)."),
+            click.option("--task", "-t", type=click.Choice(TASKS), default="qa", show_default=True,
+                         help="Head to export: qa (start/end logits), cls (logits), embed (mean-pooled, L2-normalised), mlm."),
+            click.option("--seq-len", "-s", "seq_lens", type=int, multiple=True, default=(DEFAULT_SEQ_LEN,),
+                         show_default=True, help="Static sequence length; repeat for several (one signature / enumerated shape each)."),
+            click.option("--precision", "-p", type=click.Choice(PRECISIONS[fmt]), default=default_precision,
+                         show_default=True, help="Weight precision / quantization scheme."),
+            click.option("--out", "-o", type=click.Path(), required=True, help="Artifact dir to create."),
+            click.option("--force", is_flag=True, help="Replace --out if it exists."),
+            click.option("--data", type=click.Path(), default=None,
+                         help="Parity inputs: text file (one sentence a line), .tsv, or SQuAD JSON for qa. Default: embedded corpus."),
+            click.option("-n", "n", type=click.IntRange(min=1), default=DEFAULT_N, show_default=True,
+                         help="Parity examples per sequence length."),
+        ]
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return deco
+
+
+def _run(fmt: str, model, task, seq_lens, precision, out, force, data, n, **opts) -> None:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from pocketbert.convert.api import convert_model
+    from pocketbert.core.manifest import load_manifest
+
+    console = Console(stderr=True)
+    with console.status(f"converting {model} ({task}) to {fmt} {precision} at seq {', '.join(map(str, seq_lens))}"):
+        out_dir = convert_model(fmt, model, task, list(seq_lens), precision, Path(out), force=force, data=data, n=n,
+                                console=console, **opts)
+    manifest = load_manifest(out_dir)
+    p = manifest["parity"]
+    agree = "n/a" if p["task_agreement"] is None else f"{p['task_agreement']:.1%}"
+    click.echo(f"wrote {out_dir} ({manifest['model_file']}, {manifest['file_size_bytes'] / 1e6:.2f} MB); "
+               f"parity {p['status']} on {p['runtime']} (n={p['n']}, task agreement {agree})")
+    if p["status"] == "spec-only":
+        click.echo(p["note"])
+
+
+@click.group("convert")
+def convert() -> None:
+    """Convert a model dir to an on-device artifact dir (static shapes, quantized) with a parity gate.
+
+    The artifact dir holds the model, vocab.txt, tokenizer files and manifest.json (parity results included);
+    it is only written when parity passes.
+    """
+
+
+@convert.command("android")
+@_common("tflite", "fp32")
+@click.option("--calibration", type=click.Path(), default=None,
+              help="Calibration text (one sentence a line, or SQuAD JSON for qa); required by int8-full.")
+def android(model, task, seq_lens, precision, out, force, data, n, calibration) -> None:
+    """LiteRT .tflite via litert-torch (no TensorFlow); one signature seq_<S> per --seq-len."""
+    _run("tflite", model, task, seq_lens, precision, out, force, data, n, calibration=calibration)
+
+
+@convert.command("ios")
+@_common("coreml", "fp16")
+@click.option("--compute-units", type=click.Choice(("all", "cpu_and_ne", "cpu_and_gpu", "cpu_only")), default="all",
+              show_default=True, help="Core ML compute units the model is configured for.")
+@click.option("--min-ios", type=click.IntRange(min=16), default=16, show_default=True,
+              help="Minimum iOS deployment target of the ML program.")
+def ios(model, task, seq_lens, precision, out, force, data, n, compute_units, min_ios) -> None:
+    """Core ML ML program (.mlpackage): fp16 compute, enumerated shapes for several --seq-len, weight compression."""
+    _run("coreml", model, task, seq_lens, precision, out, force, data, n, compute_units=compute_units, min_ios=min_ios)
+
+
+@convert.command("onnx")
+@_common("onnx", "fp32")
+def onnx(model, task, seq_lens, precision, out, force, data, n) -> None:
+    """ONNX (torch.onnx, one static file per --seq-len); int8-dynamic via onnxruntime quantize_dynamic."""
+    _run("onnx", model, task, seq_lens, precision, out, force, data, n)
+
+
+@click.command("parity")
+@click.argument("artifact_dir", type=click.Path())
+@click.option("--model", "-m", default=None, help="PyTorch source to compare with (default: the manifest's source_model).")
+@click.option("--data", type=click.Path(), default=None,
+              help="Text file (one sentence a line), .tsv, or SQuAD JSON for qa. Default: the embedded corpus.")
+@click.option("-n", "n", type=click.IntRange(min=1), default=DEFAULT_N, show_default=True, help="Examples per sequence length.")
+def parity(artifact_dir, model, data, n) -> None:
+    """Run an artifact and its PyTorch source on the same real inputs; exit 1 with a table when they disagree.
+
+    Core ML on Linux: checks the spec (names, shapes, dtypes, quantized weights) and reports `spec-only`.
+    """
+    from rich.console import Console
+
+    from pocketbert.convert.parity import ParityError, render, run_parity
+
+    console = Console()
+    report = run_parity(artifact_dir, model=model, data=data, n=n)
+    render(report, f"parity of {artifact_dir}", console)
+    if not report.ok:
+        failed = [c for c, ok, _ in report.checks if not ok]
+        raise ParityError(f"parity failed for {artifact_dir}: {'; '.join(failed)}")
+
+
+COMMANDS: list[click.Command] = [convert, parity]

@@ -1,6 +1,180 @@
-"""Task commands of stage 1 (finetune, evaluate, golden)."""
+"""Task commands of stage 1 (finetune, evaluate, golden).
+
+Heavy imports (torch, transformers) happen inside the commands so `pocketbert --help` stays instant.
+"""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from pocketbert.core import qa as qa_defaults
+
+TEACHER_HELP = "task model (same task, same vocab) whose start/end or class distributions the student also matches"
+
+
+def _common_train_options(fn):
+    """Training options shared by `finetune qa` and `finetune cls`."""
+    options = [
+        click.option("--model", required=True, help="student: model dir, hub id or `minilm` (an MLM/base dir gets a new head)"),
+        click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="output model dir (written atomically)"),
+        click.option("--force", is_flag=True, help="replace --out if it exists"),
+        click.option("--teacher", default=None, help=TEACHER_HELP),
+        click.option("--alpha-kd", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+                     help="weight of the distillation term: (1-a)*CE + a*KL*T^2"),
+        click.option("--temperature", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--epochs", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--lr", default=5e-5, show_default=True, type=float),
+        click.option("--warmup", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="warmup fraction of steps"),
+        click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1)),
+        click.option("--grad-accum", default=1, show_default=True, type=click.IntRange(min=1), help="gradient accumulation steps"),
+        click.option("--max-steps", default=None, type=click.IntRange(min=1), help="stop after this many optimizer steps"),
+        click.option("--seed", default=42, show_default=True, type=int),
+        click.option("--weight-decay", default=0.01, show_default=True, type=float),
+        click.option("--limit-train", default=None, type=click.IntRange(min=1), help="use only the first N training examples"),
+        click.option("--limit-eval", default=None, type=click.IntRange(min=1), help="evaluate only the first N examples"),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps"),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+@click.group("finetune")
+def finetune() -> None:
+    """Fine-tune a (distilled) model for extractive QA or sentence (pair) classification."""
+
+
+@finetune.command("qa")
+@_common_train_options
+@click.option("--train", "train_file", required=True, type=click.Path(path_type=Path), help="SQuAD v1.1 JSON")
+@click.option("--eval", "eval_file", default=None, type=click.Path(path_type=Path), help="SQuAD v1.1 JSON (EM/F1 at the end)")
+@click.option("--max-len", default=qa_defaults.DEFAULT_MAX_LEN, show_default=True, type=int)
+@click.option("--doc-stride", default=qa_defaults.DEFAULT_DOC_STRIDE, show_default=True, type=int)
+@click.option("--max-query-len", default=qa_defaults.DEFAULT_MAX_QUERY_LEN, show_default=True, type=int)
+def finetune_qa_cmd(**kw) -> None:
+    """SQuAD-format JSON in, AutoModelForQuestionAnswering dir out (+ eval_results.json).
+
+    Example: pocketbert finetune qa --model build/demo/student --train train.json --eval dev.json --out build/qa
+    """
+    from pocketbert.distill.finetune import TrainConfig, finetune_qa
+
+    cfg = TrainConfig.from_kwargs(kw)
+    results = finetune_qa(kw["model"], kw["train_file"], kw["eval_file"], kw["out"], cfg, teacher=kw["teacher"],
+                          force=kw["force"], max_len=kw["max_len"], doc_stride=kw["doc_stride"],
+                          max_query_len=kw["max_query_len"])
+    _print_results(f"finetune qa -> {kw['out']}", results)
+
+
+@finetune.command("cls")
+@_common_train_options
+@click.option("--train", "train_file", required=True, type=click.Path(path_type=Path), help="TSV with a header: sentence[, sentence2], label")
+@click.option("--eval", "eval_file", default=None, type=click.Path(path_type=Path), help="TSV like --train (accuracy/F1 at the end)")
+@click.option("--max-len", default=128, show_default=True, type=int)
+def finetune_cls_cmd(**kw) -> None:
+    """Sentence or sentence-pair classification from GLUE-style TSV (e.g. SST-2).
+
+    Example: pocketbert finetune cls --model minilm --train sst2/train.tsv --eval dev.tsv --out build/sst2
+    """
+    from pocketbert.distill.finetune import TrainConfig, finetune_cls
+
+    cfg = TrainConfig.from_kwargs(kw)
+    results = finetune_cls(kw["model"], kw["train_file"], kw["eval_file"], kw["out"], cfg, teacher=kw["teacher"],
+                           force=kw["force"], max_len=kw["max_len"])
+    _print_results(f"finetune cls -> {kw['out']}", results)
+
+
+@click.group("evaluate")
+def evaluate() -> None:
+    """Score a model: SQuAD EM/F1 (qa), accuracy (cls), STS-B Spearman (sts), masked-LM accuracy (mlm)."""
+
+
+def _eval_options(fn):
+    fn = click.option("--out", "out", default=None, type=click.Path(path_type=Path), help="write the results as JSON here")(fn)
+    fn = click.option("--limit", default=None, type=click.IntRange(min=1), help="use only the first N examples")(fn)
+    fn = click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))(fn)
+    fn = click.option("--data", required=True, type=click.Path(path_type=Path), help="input data file")(fn)
+    fn = click.option("--model", required=True, help="model dir, hub id or `minilm`")(fn)
+    return fn
+
+
+@evaluate.command("qa")
+@_eval_options
+@click.option("--max-len", default=qa_defaults.DEFAULT_MAX_LEN, show_default=True, type=int)
+@click.option("--doc-stride", default=qa_defaults.DEFAULT_DOC_STRIDE, show_default=True, type=int)
+def evaluate_qa_cmd(model, data, batch_size, limit, out, max_len, doc_stride) -> None:
+    """SQuAD v1.1 EM/F1 of a QA model on a SQuAD JSON file."""
+    from pocketbert.distill.evaluate import evaluate_qa
+
+    _finish(f"evaluate qa: {model}", evaluate_qa(model, data, batch_size=batch_size, limit=limit,
+                                                 max_len=max_len, doc_stride=doc_stride), out)
+
+
+@evaluate.command("cls")
+@_eval_options
+@click.option("--max-len", default=128, show_default=True, type=int)
+def evaluate_cls_cmd(model, data, batch_size, limit, out, max_len) -> None:
+    """Accuracy (and F1 for binary labels) of a classifier on a GLUE-style TSV."""
+    from pocketbert.distill.evaluate import evaluate_cls
+
+    _finish(f"evaluate cls: {model}", evaluate_cls(model, data, batch_size=batch_size, limit=limit, max_len=max_len), out)
+
+
+@evaluate.command("sts")
+@_eval_options
+@click.option("--max-len", default=128, show_default=True, type=int)
+def evaluate_sts_cmd(model, data, batch_size, limit, out, max_len) -> None:
+    """Spearman correlation of mean-pooled embedding cosine with STS-B gold scores (no fine-tuning)."""
+    from pocketbert.distill.evaluate import evaluate_sts
+
+    _finish(f"evaluate sts: {model}", evaluate_sts(model, data, batch_size=batch_size, limit=limit, max_len=max_len), out)
+
+
+@evaluate.command("mlm")
+@_eval_options
+@click.option("--teacher", default=None, help="MLM model whose top-1 predictions the model is compared with")
+@click.option("--max-len", default=128, show_default=True, type=int)
+@click.option("--mask-prob", default=0.15, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--seed", default=0, show_default=True, type=int)
+def evaluate_mlm_cmd(model, data, batch_size, limit, out, teacher, max_len, mask_prob, seed) -> None:
+    """Masked-LM accuracy and perplexity on held-out text (one document per line), optional teacher agreement."""
+    from pocketbert.distill.evaluate import evaluate_mlm
+
+    _finish(f"evaluate mlm: {model}", evaluate_mlm(model, data, teacher=teacher, batch_size=batch_size, limit=limit,
+                                                   max_len=max_len, mask_prob=mask_prob, seed=seed), out)
+
+
+@click.command("golden")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="golden dir (tests/golden in the repo)")
+@click.option("--force", is_flag=True, help="replace --out if it exists")
+def golden(out: Path, force: bool) -> None:
+    """Write the QA golden vectors (CONTRACTS.md §4) shared with the Swift and Java cores."""
+    from pocketbert.core.golden import write_golden
+
+    names = write_golden(out, force=force)
+    click.echo(f"wrote {len(names)} golden cases and vocab.txt to {out}")
+
+
+def _print_results(title: str, results: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in sorted(results.items()):
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
+def _finish(title: str, results: dict, out: Path | None) -> None:
+    from pocketbert.core.atomic import write_json
+
+    _print_results(title, results)
+    if out is not None:
+        write_json(Path(out), results)
+        click.echo(f"wrote {out}")
+
+
+COMMANDS: list[click.Command] = [finetune, evaluate, golden]

@@ -1,0 +1,251 @@
+"""convert_model(): model dir -> artifact dir (model file, vocab.txt, tokenizer files, manifest.json) with a parity gate.
+
+Everything is written into a temporary sibling dir; only when parity passes does it become `out`
+(atomic_output_dir), so a failed conversion leaves nothing behind that an app could pick up.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import time
+from importlib import metadata
+from pathlib import Path
+
+from pocketbert.convert.specs import PRECISIONS, input_specs, output_specs, signature_name
+from pocketbert.core.errors import PocketbertError
+
+FORMAT_ALIASES = {"android": "tflite", "litert": "tflite", "ios": "coreml", "tflite": "tflite", "coreml": "coreml",
+                  "onnx": "onnx"}
+COREML_COMPUTE_UNITS = ("all", "cpu_and_ne", "cpu_and_gpu", "cpu_only")
+DEFAULT_MIN_IOS = 16
+# Below iOS 18 an ML program may have only one input with EnumeratedShapes (coremltools rule).
+COREML_MULTI_SHAPE_MIN_IOS = 18
+# Tokenizer files copied next to the model so the app and `parity` need nothing else.
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+VERSIONED_PACKAGES = ("pocketbert", "torch", "transformers", "litert-torch", "ai-edge-quantizer", "ai-edge-litert",
+                      "coremltools", "onnx", "onnxruntime")
+DEFAULT_PARITY_N = 64
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict:
+    return {pkg.replace("-", "_"): _version(pkg) for pkg in VERSIONED_PACKAGES}
+
+
+def check_args(fmt: str, task: str, seq_lens: list[int], precision: str, calibration=None, **opts) -> str:
+    """Validate everything that needs no model load; returns the canonical format name."""
+    if fmt not in FORMAT_ALIASES:
+        raise PocketbertError(f"unknown format {fmt!r}; choose one of android, ios, onnx")
+    fmt = FORMAT_ALIASES[fmt]
+    valid = PRECISIONS[fmt]
+    if precision not in valid:
+        raise PocketbertError(f"--precision {precision!r} is not valid for {fmt}; choose one of {', '.join(valid)}")
+    if precision == "int8-full":
+        if calibration is None:
+            raise PocketbertError("--precision int8-full needs --calibration FILE (text, one sentence a line, or SQuAD JSON for qa)")
+        if not Path(calibration).is_file():
+            raise PocketbertError(f"--calibration {calibration} does not exist; pass a text file or SQuAD JSON")
+    elif calibration is not None:
+        raise PocketbertError(f"--calibration is only used by --precision int8-full (got {precision})")
+    units = opts.get("compute_units", "all")
+    if units not in COREML_COMPUTE_UNITS:
+        raise PocketbertError(f"--compute-units {units!r}; choose one of {', '.join(COREML_COMPUTE_UNITS)}")
+    if fmt == "coreml" and len(seq_lens) > 1 and int(opts.get("min_ios", DEFAULT_MIN_IOS)) < COREML_MULTI_SHAPE_MIN_IOS:
+        raise PocketbertError(
+            f"several --seq-len on Core ML become enumerated shapes on all inputs, which coremltools allows only from "
+            f"iOS {COREML_MULTI_SHAPE_MIN_IOS}; pass --min-ios {COREML_MULTI_SHAPE_MIN_IOS} or a single --seq-len"
+        )
+    if len(set(seq_lens)) != len(seq_lens):
+        raise PocketbertError(f"--seq-len given twice ({', '.join(map(str, seq_lens))}); pass each length once")
+    return fmt
+
+
+def tokenizer_block(tokenizer, model_path: str, seq_lens: list[int]) -> dict:
+    """The artifact's tokenizer settings (CONTRACTS.md §3/§5), read from tokenizer_config.json where present."""
+    import json
+
+    from pocketbert.convert.parity_inputs import qa_settings
+    from pocketbert.core.qa import DEFAULT_MAX_ANSWER_LEN
+
+    cfg = {}
+    cfg_path = Path(model_path) / "tokenizer_config.json"
+    if cfg_path.is_file():
+        cfg = json.loads(cfg_path.read_text())
+    # What the fast tokenizer really does is its BertNormalizer; tokenizer_config.json is the fallback.
+    norm = json.loads(tokenizer.backend_tokenizer.to_str()).get("normalizer") or {}
+    if norm.get("type") == "BertNormalizer":
+        cfg = {**cfg, "do_lower_case": norm.get("lowercase", True), "strip_accents": norm.get("strip_accents"),
+               "tokenize_chinese_chars": norm.get("handle_chinese_chars", True)}
+    lowercase = bool(cfg.get("do_lower_case", getattr(tokenizer, "do_lower_case", True)))
+    strip = cfg.get("strip_accents", None)
+    max_query_len, doc_stride = qa_settings(seq_lens)
+    return {
+        "vocab_file": "vocab.txt",
+        "lowercase": lowercase,
+        "strip_accents": None if strip is None else bool(strip),
+        "tokenize_chinese_chars": bool(cfg.get("tokenize_chinese_chars", True)),
+        "max_query_len": max_query_len,
+        "doc_stride": doc_stride,
+        "max_answer_len": DEFAULT_MAX_ANSWER_LEN,
+        "special_ids": {
+            "pad": tokenizer.pad_token_id, "unk": tokenizer.unk_token_id, "cls": tokenizer.cls_token_id,
+            "sep": tokenizer.sep_token_id, "mask": tokenizer.mask_token_id,
+        },
+    }
+
+
+def write_tokenizer(tokenizer, model_path: str, out: Path) -> None:
+    """vocab.txt (+ the HF tokenizer files) into the artifact dir; vocab.txt is rebuilt from ids if absent."""
+    src = Path(model_path)
+    for name in TOKENIZER_FILES:
+        if src.is_dir() and (src / name).is_file():
+            shutil.copy2(src / name, out / name)
+    if not (out / "vocab.txt").is_file():
+        vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+        (out / "vocab.txt").write_text("".join(tok + "\n" for tok, _ in vocab), encoding="utf-8")
+
+
+def labels_of(config, task: str) -> list[str] | None:
+    if task != "cls":
+        return None
+    id2label = getattr(config, "id2label", None) or {}
+    return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(int(config.num_labels))]
+
+
+def build_manifest(fmt: str, source, tokenizer, seq_lens: list[int], precision: str, quantization: dict | None,
+                   model_file: str, signatures: list[dict], out: Path) -> dict:
+    from pocketbert.core.manifest import SCHEMA_VERSION, artifact_sha256, artifact_size
+
+    cfg = source.config
+    smax = max(seq_lens)
+    num_labels = int(getattr(cfg, "num_labels", 2))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "format": fmt,
+        "model_file": model_file,
+        "source_model": source.path if not Path(source.path).exists() else str(Path(source.path).resolve()),
+        "source_architecture": source.architecture,
+        "model_type": source.model_type,
+        "task": source.task,
+        "precision": precision,
+        "quantization": quantization,
+        "seq_lens": sorted(seq_lens),
+        "signatures": signatures,
+        "inputs": [s.as_dict() for s in input_specs(source.model_type, smax)],
+        "outputs": [s.as_dict() for s in output_specs(source.task, smax, int(cfg.hidden_size), num_labels,
+                                                      int(cfg.vocab_size))],
+        "tokenizer": tokenizer_block(tokenizer, source.path, seq_lens),
+        "labels": labels_of(cfg, source.task),
+        "file_size_bytes": artifact_size(out / model_file),
+        "sha256": artifact_sha256(out / model_file),
+        "versions": versions(),
+        "parity": {"status": "failed", "runtime": "none", "n": 0, "outputs": {}, "task_agreement": None,
+                   "thresholds": {}, "note": "parity not run yet"},
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _export(fmt: str, source, tokenizer, seq_lens: list[int], precision: str, tmp: Path, calibration, opts):
+    """Write the model file(s) into tmp; returns (model_file, signatures, quantization info)."""
+    from pocketbert.convert import quantize
+
+    if fmt == "tflite":
+        from pocketbert.convert.tflite_export import export_tflite
+
+        model_file = "model.tflite"
+        if precision == "fp32":
+            export_tflite(source, seq_lens, tmp / model_file)
+            qinfo = None
+        else:
+            float_path = export_tflite(source, seq_lens, tmp / ".float.tflite")
+            calib = None
+            if precision == "int8-full":
+                from pocketbert.convert.parity_inputs import build_batch
+
+                calib = {}
+                for s in seq_lens:
+                    batch = build_batch(tokenizer, source.task, source.inputs, s, data=calibration,
+                                        n=quantize.CALIBRATION_EXAMPLES)
+                    calib[signature_name(s)] = [{k: v[i:i + 1] for k, v in batch.feeds.items()}
+                                                for i in range(batch.n_rows)]
+            qinfo = quantize.quantize_tflite(float_path, precision, tmp / model_file, calib)
+            float_path.unlink()
+        sigs = [{"name": signature_name(s), "seq_len": s, "file": model_file} for s in sorted(seq_lens)]
+        return model_file, sigs, qinfo
+    if fmt == "onnx":
+        from pocketbert.convert.onnx_export import export_onnx, onnx_file_name
+
+        sigs, qinfo = [], None
+        for s in sorted(seq_lens):
+            name = onnx_file_name(s)
+            if precision == "fp32":
+                export_onnx(source, s, tmp / name)
+            else:
+                float_path = export_onnx(source, s, tmp / f".float-{name}")
+                qinfo = quantize.quantize_onnx(float_path, tmp / name)
+                float_path.unlink()
+            sigs.append({"name": signature_name(s), "seq_len": s, "file": name})
+        return sigs[-1]["file"], sigs, qinfo
+    from pocketbert.convert.coreml_export import export_coreml
+
+    model_file = "model.mlpackage"
+    qinfo = export_coreml(source, seq_lens, precision, tmp / model_file,
+                          compute_units=opts.get("compute_units", "all"),
+                          min_ios=int(opts.get("min_ios", DEFAULT_MIN_IOS)))
+    sigs = [{"name": signature_name(s), "seq_len": s, "file": model_file} for s in sorted(seq_lens)]
+    return model_file, sigs, qinfo
+
+
+def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], precision: str, out: Path,
+                  force: bool = False, data=None, n: int = DEFAULT_PARITY_N, calibration=None, console=None,
+                  **opts) -> Path:
+    """Convert `model` for `task` to `fmt` (android|tflite, ios|coreml, onnx) at static `seq_lens`; returns `out`.
+
+    Raises PocketbertError on bad input and ParityError (no dir left) when the artifact disagrees with PyTorch.
+    """
+    from pocketbert.convert.parity import ParityError, render, run_parity
+    from pocketbert.convert.wrappers import check_source, load_source
+    from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
+    from pocketbert.core.manifest import validate_manifest
+    from pocketbert.core.models import load_tokenizer
+
+    seq_lens = list(seq_lens)
+    fmt = check_args(fmt, task, seq_lens, precision, calibration, **opts)
+    out = Path(out)
+    check_output_dir(out, force)
+    check_source(model, task, seq_lens)
+    tokenizer = load_tokenizer(model)
+    source = load_source(model, task)
+    with atomic_output_dir(out, force=force) as tmp:
+        started = time.perf_counter()
+        model_file, sigs, qinfo = _export(fmt, source, tokenizer, seq_lens, precision, tmp, calibration, opts)
+        export_s = time.perf_counter() - started
+        if fmt == "coreml":
+            qinfo = {**(qinfo or {}), "compute_units": opts.get("compute_units", "all"),
+                     "minimum_deployment_target": f"iOS{int(opts.get('min_ios', DEFAULT_MIN_IOS))}"}
+        write_tokenizer(tokenizer, source.path, tmp)
+        manifest = build_manifest(fmt, source, tokenizer, seq_lens, precision, qinfo, model_file, sigs, tmp)
+        started = time.perf_counter()
+        report = run_parity(tmp, data=data, n=n, source=source, tokenizer=tokenizer, manifest=manifest)
+        manifest["parity"] = report.as_manifest()
+        manifest["timings_s"] = {"export": round(export_s, 2), "parity": round(time.perf_counter() - started, 2)}
+        validate_manifest(manifest, tmp / "manifest.json")
+        if not report.ok:
+            render(report, f"parity of {fmt} {precision} vs {source.name}", console)
+            failed = [c for c, ok, _ in report.checks if not ok]
+            hint = "try a higher precision" if precision not in ("fp32", "fp16") else "please report this model"
+            raise ParityError(
+                f"parity failed ({'; '.join(failed)}): the {fmt} {precision} artifact answers differently from "
+                f"{source.name}; nothing was written to {out} ({hint})",
+                report=report, manifest=manifest,
+            )
+        write_json(tmp / "manifest.json", manifest)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the artifact is meant to be copied and shared
+    return out

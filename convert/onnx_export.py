@@ -1,0 +1,33 @@
+"""PyTorch -> ONNX (torch.onnx, static shapes), one file per sequence length: the host reference runtime."""
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+# Opset with LayerNormalization and the attention ops onnxruntime fuses; supported by every current ORT.
+ONNX_OPSET = 17
+
+
+def onnx_file_name(seq_len: int) -> str:
+    return f"model_seq_{seq_len}.onnx"
+
+
+def export_onnx(source, seq_len: int, path: Path) -> Path:
+    """Trace the task wrapper at (1, seq_len) int32 inputs; outputs keep the contract names."""
+    import torch
+
+    from pocketbert.convert.wrappers import TaskWrapper, sample_inputs
+
+    wrapper = TaskWrapper(source).eval()
+    args = sample_inputs(source, seq_len)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        # dynamo=False: the TorchScript exporter is deterministic and needs no onnxscript rewrite passes for
+        # these plain encoder graphs; shapes are static by design (no dynamic_axes).
+        torch.onnx.export(
+            wrapper, args, str(path), input_names=source.inputs, output_names=source.outputs,
+            opset_version=ONNX_OPSET, dynamo=False, do_constant_folding=True,
+        )
+    return Path(path)

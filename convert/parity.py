@@ -1,0 +1,237 @@
+"""Parity: run a converted artifact and its PyTorch source on the same real inputs and judge the difference.
+
+fp32 artifacts must match numerically; reduced precisions are judged by what a user sees (same answer span,
+same label, same neighbours in embedding space, same predicted word), because their logits legitimately move.
+DESIGN.md: a public demo shipped fp16/int8 models whose accuracy had collapsed to chance and nobody noticed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pocketbert.core.errors import PocketbertError
+
+# fp32: max |artifact - torch| per output may not exceed this times max(1, max |torch|) (float reordering only).
+FP32_MAX_ABS = 1e-4
+# Share of examples whose task-level answer must be identical to PyTorch's.
+MIN_AGREEMENT = {"fp32": 0.99, "reduced": 0.97}
+# mlm top-1 over a 30k vocabulary is the most fragile check; quantized models may flip near-ties more often.
+MIN_AGREEMENT_MLM_REDUCED = 0.90
+# embed: an example "agrees" when cosine(artifact, torch) of its embedding reaches this.
+EMBED_MIN_COSINE = {"fp32": 0.9999, "reduced": 0.99}
+DEFAULT_N = 64
+
+
+class ParityError(PocketbertError):
+    """Parity failed (the artifact answers differently from its source); carries the report for callers."""
+
+    def __init__(self, message: str, report: "ParityReport | None" = None, manifest: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.manifest = manifest
+
+
+@dataclass
+class ParityReport:
+    status: str  # passed | failed | spec-only
+    runtime: str
+    n: int
+    outputs: dict[str, dict[str, float]] = field(default_factory=dict)
+    task_agreement: float | None = None
+    thresholds: dict = field(default_factory=dict)
+    note: str = ""
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, ok, detail) for the table
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("passed", "spec-only")
+
+    def as_manifest(self) -> dict:
+        return {
+            "status": self.status, "runtime": self.runtime, "n": self.n, "outputs": self.outputs,
+            "task_agreement": self.task_agreement, "thresholds": self.thresholds, "note": self.note,
+        }
+
+
+def precision_family(precision: str) -> str:
+    return "fp32" if precision == "fp32" else "reduced"
+
+
+def thresholds_for(task: str, precision: str) -> dict:
+    fam = precision_family(precision)
+    agreement = MIN_AGREEMENT[fam]
+    if task == "mlm" and fam == "reduced":
+        agreement = MIN_AGREEMENT_MLM_REDUCED
+    out = {"min_task_agreement": agreement}
+    if fam == "fp32":
+        out["max_abs_per_unit"] = FP32_MAX_ABS
+    if task == "embed":
+        out["embed_min_cosine"] = EMBED_MIN_COSINE[fam]
+    return out
+
+
+def output_stats(got: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """max/mean abs diff and mean per-example cosine similarity of one output, (n, ...) each."""
+    diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    a = got.reshape(got.shape[0], -1).astype(np.float64)  # (n, features)
+    b = ref.reshape(ref.shape[0], -1).astype(np.float64)
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)  # (n,)
+    return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "cosine": float(cos.mean()),
+            "ref_max_abs": float(np.abs(ref).max()), "_count": int(diff.size), "_rows": int(a.shape[0])}
+
+
+def merge_stats(parts: list[dict[str, float]]) -> dict[str, float]:
+    """Combine the stats of several signatures (different S) into one row per output."""
+    count = sum(p["_count"] for p in parts)
+    rows = sum(p["_rows"] for p in parts)
+    return {
+        "max_abs": max(p["max_abs"] for p in parts),
+        "mean_abs": sum(p["mean_abs"] * p["_count"] for p in parts) / count,
+        "cosine": sum(p["cosine"] * p["_rows"] for p in parts) / rows,
+        "ref_max_abs": max(p["ref_max_abs"] for p in parts),
+    }
+
+
+def task_agreement(task: str, batch, got: dict, ref: dict, thresholds: dict) -> list[bool]:
+    """One bool per example: does the artifact give the same user-visible answer as PyTorch?"""
+    if task == "qa":
+        from pocketbert.core.qa import best_span
+
+        same = []
+        for feats, (lo, hi) in zip(batch.qa_features, batch.qa_rows):
+            a = best_span(feats, got["start_logits"][lo:hi], got["end_logits"][lo:hi])
+            b = best_span(feats, ref["start_logits"][lo:hi], ref["end_logits"][lo:hi])
+            same.append((a.window, a.start_token, a.end_token) == (b.window, b.start_token, b.end_token))
+        return same
+    if task == "cls":
+        return list(got["logits"].argmax(-1) == ref["logits"].argmax(-1))
+    if task == "embed":
+        a, b = got["embeddings"].astype(np.float64), ref["embeddings"].astype(np.float64)  # (n, hidden)
+        cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+        return list(cos >= thresholds["embed_min_cosine"])
+    # mlm: top-1 word at the masked positions (all real positions when nothing was masked)
+    where = batch.mlm_positions
+    if where is None or not where.any():
+        where = batch.feeds["attention_mask"].astype(bool)
+    return list(got["logits"].argmax(-1)[where] == ref["logits"].argmax(-1)[where])
+
+
+def judge(report: ParityReport, task: str, precision: str, agreements: list[bool]) -> ParityReport:
+    th = report.thresholds
+    report.task_agreement = float(np.mean(agreements)) if agreements else None
+    ok = True
+    for name, st in report.outputs.items():
+        if "max_abs_per_unit" in th:
+            limit = th["max_abs_per_unit"] * max(1.0, st["ref_max_abs"])
+            good = st["max_abs"] <= limit
+            report.checks.append((f"{name} max |diff|", good, f"{st['max_abs']:.2e} (limit {limit:.2e})"))
+            ok &= good
+        if not np.isfinite(st["max_abs"]):
+            report.checks.append((f"{name} finite", False, "NaN/inf in the artifact's output"))
+            ok = False
+    if report.task_agreement is not None:
+        good = report.task_agreement >= th["min_task_agreement"]
+        report.checks.append((f"{task} task agreement", good,
+                              f"{report.task_agreement:.1%} of {len(agreements)} (min {th['min_task_agreement']:.0%})"))
+        ok &= good
+    report.status = "passed" if ok else "failed"
+    return report
+
+
+def numeric_parity(runner, source, tokenizer, manifest: dict, data, n: int) -> ParityReport:
+    """Compare runner vs PyTorch on every signature (static length) of the artifact."""
+    from pocketbert.convert.parity_inputs import build_batch
+    from pocketbert.convert.wrappers import torch_outputs
+
+    task, precision = manifest["task"], manifest["precision"]
+    th = thresholds_for(task, precision)
+    report = ParityReport(status="failed", runtime=runner.runtime, n=0, thresholds=th)
+    parts: dict[str, list[dict]] = {k: [] for k in source.outputs}
+    agreements: list[bool] = []
+    for seq_len in manifest["seq_lens"]:
+        tok = manifest["tokenizer"]  # the windowing the apps will use
+        batch = build_batch(tokenizer, task, source.inputs, seq_len, data=data, n=n,
+                            qa_window=(tok["max_query_len"], tok["doc_stride"]))
+        ref = torch_outputs(source, batch.feeds)
+        got = runner.run(seq_len, batch.feeds, source.outputs)
+        for k in source.outputs:
+            parts[k].append(output_stats(got[k], ref[k]))
+        agreements += [bool(x) for x in task_agreement(task, batch, got, ref, th)]
+        report.n += batch.n_examples
+    report.outputs = {k: merge_stats(parts[k]) for k in source.outputs}
+    report.note = (f"{runner.runtime} vs PyTorch on {report.n} real examples over seq lens "
+                   f"{', '.join(map(str, manifest['seq_lens']))}")
+    return judge(report, task, precision, agreements)
+
+
+def model_files(artifact_dir: Path, manifest: dict) -> dict[int, Path]:
+    """{seq_len: model file} with a one-line error for a missing or truncated file."""
+    files = {}
+    for sig in manifest["signatures"]:
+        path = artifact_dir / sig["file"]
+        if not path.exists():
+            raise PocketbertError(f"artifact {artifact_dir}: model file {sig['file']} is missing; re-run `pocketbert convert`")
+        files[sig["seq_len"]] = path
+    main = artifact_dir / manifest["model_file"]
+    if main.is_file() and main.stat().st_size != manifest["file_size_bytes"]:
+        raise PocketbertError(
+            f"artifact {artifact_dir}: {manifest['model_file']} has {main.stat().st_size} bytes, the manifest says "
+            f"{manifest['file_size_bytes']} (truncated or replaced); re-run `pocketbert convert`"
+        )
+    return files
+
+
+def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=None, tokenizer=None,
+               manifest: dict | None = None) -> ParityReport:
+    """Parity of an artifact dir against its PyTorch source (`model` overrides the manifest's source_model).
+
+    `source`/`tokenizer`/`manifest` let convert reuse what it already loaded; the CLI passes none of them.
+    Returns the report; it does not raise on failure (callers decide: convert aborts, the CLI exits 1).
+    """
+    from pocketbert.convert.runners import CoreMLRunner, OnnxRunner, TFLiteRunner, coreml_can_predict
+    from pocketbert.convert.wrappers import load_source
+    from pocketbert.core.manifest import load_manifest
+    from pocketbert.core.models import load_tokenizer
+
+    artifact_dir = Path(artifact_dir)
+    if manifest is None:
+        manifest = load_manifest(artifact_dir)
+    files = model_files(artifact_dir, manifest)
+    fmt = manifest["format"]
+    if fmt == "coreml" and not coreml_can_predict():
+        from pocketbert.convert.coreml_spec import check_coreml_spec
+
+        return check_coreml_spec(artifact_dir, manifest)
+    if fmt == "tflite":
+        runner = TFLiteRunner(artifact_dir / manifest["model_file"])
+    elif fmt == "onnx":
+        runner = OnnxRunner(files)
+    else:
+        runner = CoreMLRunner(artifact_dir / manifest["model_file"])
+    model = model or manifest["source_model"]
+    if source is None:
+        source = load_source(model, manifest["task"])
+    if tokenizer is None:
+        tokenizer = load_tokenizer(model)
+    return numeric_parity(runner, source, tokenizer, manifest, data, n)
+
+
+def render(report: ParityReport, title: str, console=None) -> None:
+    """A rich table: one row per output and per check, failures in red."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(stderr=True)
+    table = Table(title=f"{title}: {report.status.upper()} ({report.runtime}, n={report.n})")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for name, st in report.outputs.items():
+        table.add_row(f"{name}", "", f"max|d| {st['max_abs']:.3g}  mean|d| {st['mean_abs']:.3g}  cos {st['cosine']:.6f}")
+    for check, ok, detail in report.checks:
+        table.add_row(check, "[green]ok[/green]" if ok else "[red]FAIL[/red]", detail)
+    console.print(table)
+    if report.note:
+        console.print(report.note)

@@ -1,0 +1,109 @@
+"""Quantization per runtime: ai-edge-quantizer recipes (LiteRT), onnxruntime dynamic int8 (ONNX),
+coremltools.optimize (Core ML). Each returns a description that goes into the manifest's `quantization`.
+
+Quantization never runs unchecked: the caller re-runs parity on the quantized file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pocketbert.core.errors import PocketbertError
+
+# Weight-only fp16 for LiteRT: weights stored as float16, dequantized to fp32 at load (compute stays fp32).
+TFLITE_FP16_RECIPE = [{
+    "regex": ".*",
+    "operation": "*",
+    "algorithm_key": "float_casting",
+    "op_config": {
+        "weight_tensor_config": {"num_bits": 16, "dtype": "FLOAT"},
+        "compute_precision": "FLOAT",
+        "explicit_dequantize": True,
+        "skip_checks": False,
+        "min_weight_elements": 0,
+    },
+}]
+# Calibration examples per signature for int8-full (activation ranges).
+CALIBRATION_EXAMPLES = 32
+# Core ML: palettization bits per precision name; int8 = per-channel linear weight quantization.
+COREML_PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
+# Core ML: tensors with fewer elements stay float (biases, LayerNorm); coremltools' own default.
+COREML_WEIGHT_THRESHOLD = 2048
+
+
+def tflite_recipe(precision: str):
+    from ai_edge_quantizer import recipe
+
+    if precision == "fp16":
+        return TFLITE_FP16_RECIPE, {"scheme": "weight-only float16", "tool": "ai-edge-quantizer", "recipe": "float_casting w16"}
+    if precision == "int8-dynamic":
+        return recipe.dynamic_wi8_afp32(), {"scheme": "dynamic-range int8 (int8 weights per channel, activations quantized at run time)",
+                                            "tool": "ai-edge-quantizer", "recipe": "dynamic_wi8_afp32"}
+    if precision == "int8-weight":
+        return recipe.weight_only_wi8_afp32(), {"scheme": "weight-only int8 (dequantized to fp32 for compute)",
+                                                "tool": "ai-edge-quantizer", "recipe": "weight_only_wi8_afp32"}
+    if precision == "int8-full":
+        return recipe.static_wi8_ai16(), {"scheme": "static int8 weights, int16 activations (calibrated)",
+                                         "tool": "ai-edge-quantizer", "recipe": "static_wi8_ai16"}
+    raise PocketbertError(f"unknown LiteRT precision {precision!r}")
+
+
+def quantize_tflite(float_path: Path, precision: str, out_path: Path, calibration: dict | None = None) -> dict:
+    """Quantize a float .tflite with ai-edge-quantizer; `calibration` = {signature: [feed dicts]} for int8-full."""
+    from ai_edge_quantizer import quantizer
+
+    rcp, info = tflite_recipe(precision)
+    q = quantizer.Quantizer(str(float_path), rcp)
+    calib_result = None
+    if q.need_calibration:
+        if not calibration:
+            raise PocketbertError(f"--precision {precision} needs calibration data; pass --calibration FILE")
+        calib_result = q.calibrate(calibration)
+        info["calibration_examples"] = sum(len(v) for v in calibration.values())
+    result = q.quantize(calib_result, enable_progress_bar=False, enable_progress_report=False)
+    result.export_model(str(out_path), overwrite=True)
+    return info
+
+
+def quantize_onnx(float_path: Path, out_path: Path) -> dict:
+    """Dynamic int8 (weights int8 per channel, activations quantized on the fly): onnxruntime's CPU-friendly mode."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()  # ORT's "consider pre-processing" warning goes to the root logger
+    old = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(float_path), str(out_path), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(old)
+    return {"scheme": "dynamic int8 (per-channel int8 weights)", "tool": "onnxruntime.quantization.quantize_dynamic"}
+
+
+def quantize_coreml(mlmodel, precision: str):
+    """Weight compression of an ML program through coremltools.optimize.coreml; returns (model, info)."""
+    import coremltools.optimize.coreml as cto
+
+    if precision == "int8":
+        op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel",
+                                         weight_threshold=COREML_WEIGHT_THRESHOLD)
+        config = cto.OptimizationConfig(global_config=op)
+        model = cto.linear_quantize_weights(mlmodel, config=config)
+        info = {"scheme": "int8 linear symmetric per-channel weights", "tool": "coremltools.optimize.coreml.linear_quantize_weights"}
+    elif precision in COREML_PALETTE_BITS:
+        bits = COREML_PALETTE_BITS[precision]
+        op = cto.OpPalettizerConfig(mode="kmeans", nbits=bits, granularity="per_tensor",
+                                    weight_threshold=COREML_WEIGHT_THRESHOLD)
+        config = cto.OptimizationConfig(global_config=op)
+        model = cto.palettize_weights(mlmodel, config=config)
+        info = {"scheme": f"{bits}-bit k-means palettized weights (LUT)", "tool": "coremltools.optimize.coreml.palettize_weights"}
+    else:
+        raise PocketbertError(f"unknown Core ML precision {precision!r}")
+    return model, info
+
+
+def finite_or_raise(values: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(values)):
+        raise PocketbertError(f"{what} contains NaN/inf after quantization; try another precision")

@@ -1,0 +1,263 @@
+"""Build a DistilBERT student from a BERT-family teacher by copying a subset of its layers.
+
+Why copy instead of random init: the DistilBERT paper found that taking one layer out of two from the teacher
+is what makes a half-depth student converge in a reasonable budget. The student keeps the teacher's width, so
+every copied tensor has the same shape and the copy is exact.
+
+Token types: DistilBERT has no token-type embeddings. The released model simply dropped BERT's. We instead fold
+the teacher's token-type row 0 into the position embeddings (position[i] + token_type[0]): for single-segment
+input (token_type_ids all 0, which is what pre-training distillation feeds) the student's embedding layer then
+computes exactly the teacher's function, so the copied layers see the inputs they were trained on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pocketbert.core.errors import PocketbertError
+
+SUPPORTED_MODEL_TYPES = ("bert", "distilbert")
+# Architectures whose checkpoint holds a pre-training MLM head we can copy (and use for soft targets).
+MLM_ARCHITECTURES = frozenset({"BertForMaskedLM", "BertForPreTraining", "DistilBertForMaskedLM"})
+
+
+@dataclass(frozen=True)
+class TeacherInfo:
+    """What the rest of the stage needs to know about a teacher without reaching into its modules."""
+
+    model_type: str
+    n_layers: int
+    hidden_size: int
+    n_heads: int
+    intermediate_size: int
+    max_position_embeddings: int
+    vocab_size: int
+    activation: str
+    has_mlm_head: bool
+
+
+def teacher_info(config) -> TeacherInfo:
+    """Validate a teacher config and summarize it; an unsupported architecture is a one-line error."""
+    model_type = getattr(config, "model_type", None)
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise PocketbertError(
+            f"unsupported teacher architecture {model_type!r}; distillation supports BERT and DistilBERT teachers "
+            "(model_type bert or distilbert)"
+        )
+    archs = set(getattr(config, "architectures", None) or [])
+    has_mlm = bool(archs & MLM_ARCHITECTURES)
+    if model_type == "bert":
+        if getattr(config, "position_embedding_type", "absolute") != "absolute":
+            raise PocketbertError(
+                f"unsupported teacher: position_embedding_type={config.position_embedding_type!r}; "
+                "DistilBERT students need absolute position embeddings"
+            )
+        return TeacherInfo(
+            "bert", config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
+            config.intermediate_size, config.max_position_embeddings, config.vocab_size, config.hidden_act, has_mlm,
+        )
+    if getattr(config, "sinusoidal_pos_embds", False):
+        raise PocketbertError("unsupported teacher: sinusoidal position embeddings; use a teacher with learned ones")
+    return TeacherInfo(
+        "distilbert", config.n_layers, config.dim, config.n_heads, config.hidden_dim,
+        config.max_position_embeddings, config.vocab_size, config.activation, has_mlm,
+    )
+
+
+def default_layers(n_teacher_layers: int) -> list[int]:
+    """Every other teacher layer, starting at 0 (12 -> 0,2,...,10; 6 -> 0,2,4).
+
+    The released DistilBERT used [0, 2, 4, 7, 9, 11] for a 12-layer teacher (ends on the last layer);
+    pass it with --layers to reproduce that choice.
+    """
+    return list(range(0, n_teacher_layers, 2))
+
+
+def parse_layers(text: str | None, n_teacher_layers: int) -> list[int]:
+    """Parse '0,2,4' and check it fits the teacher (in range, strictly increasing)."""
+    if text is None or str(text).strip() == "":
+        return default_layers(n_teacher_layers)
+    try:
+        layers = [int(x) for x in str(text).replace(" ", "").split(",") if x != ""]
+    except ValueError as exc:
+        raise PocketbertError(f"--layers {text!r} is not a comma-separated list of integers, e.g. 0,2,4") from exc
+    validate_layers(layers, n_teacher_layers)
+    return layers
+
+
+def validate_layers(layers: list[int], n_teacher_layers: int) -> None:
+    if not layers:
+        raise PocketbertError("--layers is empty; give at least one teacher layer index, e.g. 0,2,4")
+    bad = [i for i in layers if i < 0 or i >= n_teacher_layers]
+    if bad:
+        raise PocketbertError(
+            f"--layers {','.join(map(str, layers))} does not fit the teacher: it has {n_teacher_layers} layers "
+            f"(valid indices 0..{n_teacher_layers - 1}), got {','.join(map(str, bad))}"
+        )
+    if any(b <= a for a, b in zip(layers, layers[1:])):
+        raise PocketbertError(f"--layers {','.join(map(str, layers))} must be strictly increasing teacher indices")
+
+
+def student_config(info: TeacherInfo, n_layers: int, dim: int | None = None):
+    """DistilBertConfig of the student: the teacher's width, vocab and positions, `n_layers` deep."""
+    from transformers import DistilBertConfig
+
+    if dim is not None and dim != info.hidden_size:
+        if dim > info.hidden_size:
+            raise PocketbertError(
+                f"student width {dim} is wider than the teacher ({info.hidden_size}); a student copied from the "
+                "teacher can be at most as wide as it"
+            )
+        raise PocketbertError(
+            f"student width {dim} differs from the teacher's {info.hidden_size}; initialization by copying layers "
+            "needs the same width (omit --dim)"
+        )
+    return DistilBertConfig(
+        vocab_size=info.vocab_size,
+        max_position_embeddings=info.max_position_embeddings,
+        sinusoidal_pos_embds=False,
+        n_layers=n_layers,
+        n_heads=info.n_heads,
+        dim=info.hidden_size,
+        hidden_dim=info.intermediate_size,
+        activation=info.activation,
+        tie_word_embeddings=True,
+        architectures=["DistilBertForMaskedLM"],
+    )
+
+
+def load_teacher(name_or_path: str, info: TeacherInfo | None = None):
+    """The teacher with its MLM head when the checkpoint has one, else the bare encoder (no random head)."""
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    from pocketbert.core.models import load_config, resolve_model
+
+    resolved = resolve_model(name_or_path)
+    info = info or teacher_info(load_config(name_or_path))
+    cls = AutoModelForMaskedLM if info.has_mlm_head else AutoModel
+    try:
+        model = cls.from_pretrained(resolved)
+    except (OSError, ValueError) as exc:
+        raise PocketbertError(f"cannot load teacher {name_or_path}: {str(exc).splitlines()[0]}") from exc
+    return model.eval()
+
+
+def _encoder(model):
+    """The bare encoder inside a head model (BertForMaskedLM.bert, DistilBertForMaskedLM.distilbert)."""
+    return getattr(model, "bert", None) or getattr(model, "distilbert", None) or model
+
+
+def _layer_tensors(layer, model_type: str) -> dict[str, "torch.Tensor"]:  # noqa: F821
+    """One teacher layer's tensors keyed by the DistilBERT TransformerBlock parameter names."""
+    if model_type == "distilbert":
+        return {k: v for k, v in layer.state_dict().items()}
+    names = {
+        "attention.q_lin": layer.attention.self.query,
+        "attention.k_lin": layer.attention.self.key,
+        "attention.v_lin": layer.attention.self.value,
+        "attention.out_lin": layer.attention.output.dense,
+        "sa_layer_norm": layer.attention.output.LayerNorm,
+        "ffn.lin1": layer.intermediate.dense,
+        "ffn.lin2": layer.output.dense,
+        "output_layer_norm": layer.output.LayerNorm,
+    }
+    return {f"{prefix}.{p}": t for prefix, mod in names.items() for p, t in mod.state_dict().items()}
+
+
+def student_state_from_teacher(teacher, info: TeacherInfo, layers: list[int]) -> dict:
+    """The student's state dict (DistilBertForMaskedLM keys) copied from the teacher.
+
+    MLM-head tensors are included only when the teacher has a head; otherwise the student's head keeps its
+    fresh init and its projection stays tied to the copied word embeddings.
+    """
+    import torch
+
+    enc = _encoder(teacher)
+    emb = enc.embeddings
+    state: dict[str, torch.Tensor] = {}
+    pos = emb.position_embeddings.weight.detach().clone()  # (max_pos, dim)
+    if info.model_type == "bert":
+        pos = pos + emb.token_type_embeddings.weight.detach()[0]  # fold segment 0 in: exact for single-segment input
+    state["distilbert.embeddings.word_embeddings.weight"] = emb.word_embeddings.weight.detach().clone()
+    state["distilbert.embeddings.position_embeddings.weight"] = pos
+    state["distilbert.embeddings.LayerNorm.weight"] = emb.LayerNorm.weight.detach().clone()
+    state["distilbert.embeddings.LayerNorm.bias"] = emb.LayerNorm.bias.detach().clone()
+    teacher_layers = enc.encoder.layer if info.model_type == "bert" else enc.transformer.layer
+    for s_idx, t_idx in enumerate(layers):
+        for name, tensor in _layer_tensors(teacher_layers[t_idx], info.model_type).items():
+            state[f"distilbert.transformer.layer.{s_idx}.{name}"] = tensor.detach().clone()
+    if info.has_mlm_head:
+        if info.model_type == "bert":
+            head = teacher.cls.predictions
+            state["vocab_transform.weight"] = head.transform.dense.weight.detach().clone()
+            state["vocab_transform.bias"] = head.transform.dense.bias.detach().clone()
+            state["vocab_layer_norm.weight"] = head.transform.LayerNorm.weight.detach().clone()
+            state["vocab_layer_norm.bias"] = head.transform.LayerNorm.bias.detach().clone()
+            state["vocab_projector.bias"] = head.decoder.bias.detach().clone()
+            state["vocab_projector.weight"] = head.decoder.weight.detach().clone()
+        else:
+            for name in ("vocab_transform", "vocab_layer_norm", "vocab_projector"):
+                for p, t in getattr(teacher, name).state_dict().items():
+                    state[f"{name}.{p}"] = t.detach().clone()
+    return state
+
+
+def build_student(teacher, info: TeacherInfo, layers: list[int], dim: int | None = None):
+    """A DistilBertForMaskedLM with the chosen teacher layers copied in (eval mode)."""
+    import torch
+    from transformers import DistilBertForMaskedLM
+
+    validate_layers(layers, info.n_layers)
+    config = student_config(info, len(layers), dim)
+    torch.manual_seed(0)  # the fresh MLM head of a headless teacher is reproducible
+    student = DistilBertForMaskedLM(config)
+    state = student_state_from_teacher(teacher, info, layers)
+    missing, unexpected = student.load_state_dict(state, strict=False)
+    if unexpected:
+        raise RuntimeError(f"internal error: unexpected student keys {unexpected[:3]}")
+    student.tie_weights()
+    return student.eval()
+
+
+def save_tokenizer(tokenizer, out: Path) -> None:
+    """save_pretrained plus vocab.txt: transformers 5 writes only tokenizer.json for fast tokenizers, but the
+    model-dir contract (and the converters and the apps' WordPiece) need vocab.txt."""
+    out = Path(out)
+    tokenizer.save_pretrained(out)
+    if not (out / "vocab.txt").exists():
+        vocab = tokenizer.get_vocab()  # token -> id
+        by_id = sorted(vocab.items(), key=lambda kv: kv[1])
+        if [i for _, i in by_id] == list(range(len(by_id))):
+            (out / "vocab.txt").write_text("".join(f"{tok}\n" for tok, _ in by_id), encoding="utf-8")
+
+
+def init_student(teacher_name: str, out: Path, layers_text: str | None = None, dim: int | None = None,
+                 force: bool = False) -> dict:
+    """Validate everything, then write the student dir atomically; returns a summary for the CLI."""
+    from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
+    from pocketbert.core.models import load_config, load_tokenizer, model_slug
+
+    out = Path(out)
+    check_output_dir(out, force)
+    info = teacher_info(load_config(teacher_name))
+    layers = parse_layers(layers_text, info.n_layers)
+    student_config(info, len(layers), dim)  # width check before loading weights
+    tokenizer = load_tokenizer(teacher_name)
+    teacher = load_teacher(teacher_name, info)
+    student = build_student(teacher, info, layers, dim)
+    summary = {
+        "teacher": str(teacher_name),
+        "teacher_slug": model_slug(teacher_name),
+        "teacher_model_type": info.model_type,
+        "teacher_layers": info.n_layers,
+        "student_layers_from_teacher": layers,
+        "mlm_head_copied": info.has_mlm_head,
+        "token_type_row0_folded_into_positions": info.model_type == "bert",
+        "params": sum(p.numel() for p in student.parameters()),
+        "teacher_params": sum(p.numel() for p in teacher.parameters()),
+    }
+    with atomic_output_dir(out, force=force) as tmp:
+        student.save_pretrained(tmp)
+        save_tokenizer(tokenizer, tmp)
+        write_json(tmp / "student_init.json", summary)
+    return summary

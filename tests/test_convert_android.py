@@ -1,0 +1,89 @@
+"""`pocketbert convert android`: LiteRT artifacts per task and precision, parity numbers, signatures, sizes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from convert_helpers import HEAD, QA_SEQ, converted
+
+
+# Tiny models per task: both architectures are covered; cls uses a wider config so that the size ratios
+# measure the layers rather than per-row quantization overhead of a 32-wide embedding table.
+WIDE = dict(hidden_size=128, intermediate_size=512)
+MODELS = {"qa": ("distilbert", {}), "cls": ("bert", WIDE), "embed": ("bert", {})}
+# Size limits relative to fp32 from the issue.
+INT8_MAX_RATIO = 0.30
+FP16_MAX_RATIO = 0.55
+
+
+@pytest.fixture(scope="module")
+def model_for(tiny_models):
+    def get(task):
+        arch, over = MODELS[task]
+        return tiny_models(arch, HEAD[task], layers=2, **over)
+    return get
+
+
+@pytest.mark.parametrize("task", ["qa", "cls", "embed"])
+@pytest.mark.parametrize("precision", ["fp32", "int8-dynamic"])
+def test_android_converts_with_passing_parity(tmp_path_factory, model_for, task, precision):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from pocketbert.core.manifest import artifact_sha256, load_manifest
+
+    art = converted(tmp_path_factory, model_for(task), "tflite", task, precision)
+    m = load_manifest(art)  # validates against the schema
+    assert m["format"] == "tflite" and m["task"] == task and m["precision"] == precision
+    assert m["sha256"] == artifact_sha256(art / "model.tflite")
+    assert (art / "vocab.txt").read_text().splitlines()[101] == "[CLS]"
+    p = m["parity"]
+    assert p["status"] == "passed" and p["runtime"] == "litert" and p["n"] >= 16
+    assert p["task_agreement"] >= 0.97
+    for name, st in p["outputs"].items():
+        if precision == "fp32":
+            assert st["max_abs"] < 1e-4 * max(1.0, st["ref_max_abs"]), (name, st)
+            assert st["cosine"] > 0.99999
+        else:  # int8 moves the numbers, but not to noise
+            assert 0 < st["max_abs"] and st["cosine"] > 0.95, (name, st)
+    # The file really has the promised interface: int32 inputs, named float outputs.
+    seq = m["seq_lens"][0]
+    runner = Interpreter(model_path=str(art / "model.tflite")).get_signature_runner(f"seq_{seq}")
+    ins = runner.get_input_details()
+    assert set(ins) == {t["name"] for t in m["inputs"]}
+    assert all(d["dtype"] == np.int32 and list(d["shape"]) == [1, seq] for d in ins.values())
+    assert set(runner.get_output_details()) == {t["name"] for t in m["outputs"]}
+
+
+def test_multi_length_tflite_has_one_signature_per_length(tmp_path_factory, model_for):
+    from ai_edge_litert.interpreter import Interpreter
+
+    art = converted(tmp_path_factory, model_for("qa"), "tflite", "qa", "fp32", seq_lens=(QA_SEQ, 128))
+    manifest = json.loads((art / "manifest.json").read_text())
+    assert [s["name"] for s in manifest["signatures"]] == [f"seq_{QA_SEQ}", "seq_128"]
+    interp = Interpreter(model_path=str(art / "model.tflite"))
+    sigs = interp.get_signature_list()
+    assert set(sigs) == {f"seq_{QA_SEQ}", "seq_128"}
+    for s in (QA_SEQ, 128):
+        shape = interp.get_signature_runner(f"seq_{s}").get_input_details()["input_ids"]["shape"]
+        assert list(shape) == [1, s]
+    assert manifest["parity"]["status"] == "passed"
+    assert manifest["parity"]["n"] >= 2 * 16  # both lengths were checked
+
+
+def test_quantized_tflite_is_smaller(tmp_path_factory, model_for):
+    model = model_for("cls")
+    size = {p: json.loads((converted(tmp_path_factory, model, "tflite", "cls", p) / "manifest.json").read_text())
+            ["file_size_bytes"] for p in ("fp32", "fp16", "int8-dynamic")}
+    assert size["int8-dynamic"] <= INT8_MAX_RATIO * size["fp32"], size
+    assert size["fp16"] <= FP16_MAX_RATIO * size["fp32"], size
+
+
+def test_mlm_head_converts_with_vocab_logits(tmp_path_factory, tiny_models):
+    from pocketbert.core.manifest import load_manifest
+
+    art = converted(tmp_path_factory, tiny_models("bert", "mlm", layers=2), "tflite", "mlm", "fp32")
+    m = load_manifest(art)
+    assert m["outputs"] == [{"name": "logits", "dtype": "float32", "shape": [1, 32, 30522]}]
+    assert m["parity"]["status"] == "passed" and m["parity"]["task_agreement"] == 1.0

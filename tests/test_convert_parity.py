@@ -1,0 +1,123 @@
+"""The parity gate: a model that answers differently from its artifact fails, loudly, and conversion leaves no dir."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from convert_helpers import converted
+
+
+# Relative noise added to every weight of the "broken" source (a silent weights swap or a bad re-export).
+PERTURB = 0.05
+
+
+def _perturbed_copy(src, dst):
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    shutil.copytree(src, dst)
+    model = AutoModelForQuestionAnswering.from_pretrained(dst)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(PERTURB * p.abs().mean() * torch.randn_like(p))
+    model.save_pretrained(dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def qa_model(tiny_models):
+    return tiny_models("distilbert", "qa", layers=2)
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_parity_command_passes_on_good_artifact(tmp_path_factory, qa_model, fmt):
+    from pocketbert.cli import cli
+
+    art = converted(tmp_path_factory, qa_model, fmt, "qa", "fp32")
+    res = CliRunner().invoke(cli, ["parity", str(art), "-n", "8"])
+    assert res.exit_code == 0, res.output
+    assert "PASSED" in res.output and "start_logits" in res.output
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_weights_perturbed_after_export_fail_parity(tmp_path_factory, tmp_path, qa_model, fmt):
+    from pocketbert.cli import cli
+    from pocketbert.convert.parity import run_parity
+
+    work = _perturbed_copy(qa_model, tmp_path / "model")
+    # The artifact was made from the original weights; the source now differs.
+    art = converted(tmp_path_factory, qa_model, fmt, "qa", "fp32")
+    report = run_parity(art, model=work, n=16)
+    assert report.status == "failed"
+    failed = [c for c, ok, _ in report.checks if not ok]
+    assert any("max |diff|" in c for c in failed)
+    assert max(s["max_abs"] for s in report.outputs.values()) > 1e-3
+    res = CliRunner().invoke(cli, ["parity", str(art), "--model", str(work), "-n", "16"])
+    assert res.exit_code == 1
+    assert "FAIL" in res.output and res.output.strip().splitlines()[-1].startswith("Error: parity failed")
+
+
+def test_failed_parity_during_convert_leaves_no_dir(tmp_path, qa_model, monkeypatch):
+    import pocketbert.convert.wrappers as wrappers
+    from pocketbert.convert.api import convert_model
+    from pocketbert.convert.parity import ParityError
+
+    real = wrappers.torch_outputs
+
+    def shifted(source, feeds):  # the reference moves: the artifact no longer matches it
+        return {k: v + 0.5 for k, v in real(source, feeds).items()}
+
+    monkeypatch.setattr(wrappers, "torch_outputs", shifted)
+    out = tmp_path / "art"
+    with pytest.raises(ParityError, match="parity failed"):
+        convert_model("onnx", qa_model, "qa", [64], "fp32", out, n=8)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary sibling either
+
+
+def test_parity_report_in_manifest_is_complete(tmp_path_factory, qa_model):
+    art = converted(tmp_path_factory, qa_model, "tflite", "qa", "fp32")
+    p = json.loads((art / "manifest.json").read_text())["parity"]
+    assert set(p["outputs"]) == {"start_logits", "end_logits"}
+    assert p["thresholds"]["min_task_agreement"] == 0.99 and p["thresholds"]["max_abs_per_unit"] == 1e-4
+    assert "PyTorch" in p["note"]
+
+
+def test_qa_manifest_windowing_works_at_the_artifact_length(tmp_path_factory, qa_model):
+    """The apps window with the manifest's max_query_len/doc_stride; they must fit the static length."""
+    from transformers import AutoTokenizer
+
+    from pocketbert.core.qa import make_features
+
+    art = converted(tmp_path_factory, qa_model, "tflite", "qa", "fp32")
+    m = json.loads((art / "manifest.json").read_text())
+    tok, seq = m["tokenizer"], m["seq_lens"][0]
+    feats = make_features(AutoTokenizer.from_pretrained(str(art)),  # the artifact's own tokenizer files
+                           "what is the answer " * 20, "a long passage of words " * 40,
+                          max_len=seq, doc_stride=tok["doc_stride"], max_query_len=tok["max_query_len"])
+    assert feats.input_ids.shape[1] == seq and feats.input_ids.shape[0] >= 2
+
+
+def test_parity_inputs_read_user_data_files(tmp_path, qa_model):
+    from transformers import AutoTokenizer
+
+    from pocketbert.convert.parity_inputs import build_batch, read_texts
+
+    tsv = tmp_path / "train.tsv"
+    tsv.write_text("sentence\tlabel\na gripping and moving film\t1\nflat , dull and far too long\t0\n")
+    assert read_texts(tsv, 10) == ["a gripping and moving film", "flat , dull and far too long"]
+    squad = tmp_path / "squad.json"
+    context = "The Eiffel Tower is in Paris. It was finished in 1889 for the World's Fair."
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": context, "qas": [
+        {"question": "When was the tower finished?", "id": "1", "answers": []}]}]}]}))
+    tok = AutoTokenizer.from_pretrained(str(qa_model))
+    batch = build_batch(tok, "qa", ["input_ids", "attention_mask"], 64, data=squad, n=4, qa_window=(16, 22))
+    assert batch.n_examples == 1 and batch.feeds["input_ids"].shape == (1, 64)
+    assert batch.feeds["input_ids"].dtype.name == "int32"
+    cls_batch = build_batch(tok, "cls", ["input_ids", "attention_mask"], 32, data=tsv, n=8)
+    assert cls_batch.feeds["attention_mask"].sum(1).tolist() == [
+        len(tok(t)["input_ids"]) for t in read_texts(tsv, 8)]
