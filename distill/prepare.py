@@ -142,6 +142,14 @@ def _batched(it: Iterable[str], n: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _backend_for(tokenizer):
+    """A copy of the Rust tokenizer without the truncation / fixed padding saved tokenizers often carry (128)."""
+    backend = tokenizer.backend_tokenizer.__class__.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_truncation()
+    backend.no_padding()
+    return backend
+
+
 def load_meta(data_dir: Path) -> dict | None:
     meta_path = Path(data_dir) / "meta.json"
     if not meta_path.is_file():
@@ -186,9 +194,7 @@ def prepare(corpus: list[str], tokenizer_name: str, out: Path, max_len: int = DE
     cls_id, sep_id, unk_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.unk_token_id
     if cls_id is None or sep_id is None:
         raise PocketbertError(f"tokenizer {tokenizer_name} has no [CLS]/[SEP] tokens; use a BERT-family tokenizer")
-    backend = tokenizer.backend_tokenizer.__class__.from_str(tokenizer.backend_tokenizer.to_str())
-    backend.no_truncation()  # saved tokenizers often carry truncation=128 / fixed padding for inference
-    backend.no_padding()
+    backend = _backend_for(tokenizer)
 
     counts = np.zeros(vocab_size, dtype=np.int64)
     n_seq = n_tok = n_docs = dropped_short = dropped_unk = 0

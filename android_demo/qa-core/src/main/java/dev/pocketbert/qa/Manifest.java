@@ -1,9 +1,11 @@
 package dev.pocketbert.qa;
 
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.FileInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -66,8 +68,22 @@ public record Manifest(
     }
   }
 
-  public static Manifest read(Path path) throws IOException {
-    return parse(new String(Files.readAllBytes(path), StandardCharsets.UTF_8), path.toString());
+  /** Reads a manifest.json file (java.io: Android has java.nio.file only from API 26). */
+  public static Manifest read(File path) throws IOException {
+    try (InputStream in = new FileInputStream(path)) {
+      return parse(new String(readAll(in), StandardCharsets.UTF_8), path.toString());
+    }
+  }
+
+  /** InputStream.readAllBytes() needs Android API 33; this loop runs on API 24. */
+  static byte[] readAll(InputStream in) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[8192];
+    int n;
+    while ((n = in.read(buf)) > 0) {
+      out.write(buf, 0, n);
+    }
+    return out.toByteArray();
   }
 
   /**

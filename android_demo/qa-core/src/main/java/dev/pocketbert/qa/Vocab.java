@@ -1,12 +1,12 @@
 package dev.pocketbert.qa;
 
 import java.io.BufferedReader;
+import java.io.File;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -27,8 +27,9 @@ public final class Vocab {
     }
   }
 
-  public static Vocab load(Path path) throws IOException {
-    try (InputStream in = Files.newInputStream(path)) {
+  /** Reads a vocab.txt file (java.io, not java.nio.file, which Android has only from API 26). */
+  public static Vocab load(File path) throws IOException {
+    try (InputStream in = new FileInputStream(path)) {
       return load(in);
     }
   }

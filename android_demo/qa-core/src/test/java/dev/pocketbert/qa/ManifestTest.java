@@ -50,6 +50,18 @@ public class ManifestTest {
   }
 
   @Test
+  public void readsAManifestFile() throws Exception {
+    java.io.File f = java.io.File.createTempFile("manifest", ".json");
+    try {
+      java.nio.file.Files.write(f.toPath(), SAMPLE.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      Manifest m = Manifest.read(f);
+      assertEquals("seq_128", m.signature(128).name());
+    } finally {
+      f.delete();
+    }
+  }
+
+  @Test
   public void missingSignatureAndBadKeysAreNamed() {
     Manifest m = Manifest.parse(SAMPLE, "manifest.json");
     try {

@@ -1,0 +1,280 @@
+"""Task fine-tuning (SQuAD-style QA, GLUE-style classification) with an optional distillation teacher.
+
+Loss (DistilBERT's task-specific distillation): (1 - alpha_kd) * CE(labels) + alpha_kd * KL(teacher/T || student/T) * T^2,
+with KL = sum p_teacher * (log p_teacher - log p_student), computed from log-softmaxes on both sides so it is
+exactly 0 when the two models produce the same logits. QA averages the start and end terms.
+Everything that can be wrong with the inputs is checked before the first step, and the output dir is written
+atomically, so a bad input never leaves a half-trained model behind.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import random
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
+from pocketbert.core.errors import PocketbertError
+from pocketbert.core.models import load_config, load_tokenizer, resolve_model
+from pocketbert.core.qa import make_features
+from pocketbert.core.squad import QAExample, read_squad
+
+# Architecture-name suffixes that identify a task head in config.architectures.
+QA_HEAD = "ForQuestionAnswering"
+CLS_HEAD = "ForSequenceClassification"
+OTHER_HEADS = {"qa": CLS_HEAD, "cls": QA_HEAD}
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 2.0
+    lr: float = 5e-5
+    warmup: float = 0.1
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_steps: int | None = None
+    seed: int = 42
+    weight_decay: float = 0.01
+    alpha_kd: float = 0.5
+    temperature: float = 2.0
+    limit_train: int | None = None
+    limit_eval: int | None = None
+    device: str = "auto"
+
+    @classmethod
+    def from_kwargs(cls, kw: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in kw.items() if k in names})
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL(teacher/T || student/T) * T^2 averaged over the batch; exactly 0 for identical logits."""
+    s = F.log_softmax(student_logits / temperature, dim=-1)  # (bs, n)
+    t = F.log_softmax(teacher_logits / temperature, dim=-1)  # (bs, n)
+    return F.kl_div(s, t, log_target=True, reduction="batchmean") * temperature**2
+
+
+def qa_losses(student_out, batch: dict, teacher_out=None, temperature: float = 2.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(CE, KD) for a QA batch: start/end cross-entropy and, with a teacher, start/end distillation (means)."""
+    ce = (F.cross_entropy(student_out.start_logits, batch["start_positions"])
+          + F.cross_entropy(student_out.end_logits, batch["end_positions"])) / 2
+    if teacher_out is None:
+        return ce, None
+    kd = (kd_loss(student_out.start_logits, teacher_out.start_logits, temperature)
+          + kd_loss(student_out.end_logits, teacher_out.end_logits, temperature)) / 2
+    return ce, kd
+
+
+def cls_losses(student_out, batch: dict, teacher_out=None, temperature: float = 2.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ce = F.cross_entropy(student_out.logits, batch["labels"])
+    if teacher_out is None:
+        return ce, None
+    return ce, kd_loss(student_out.logits, teacher_out.logits, temperature)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def forward_inputs(model, batch: dict) -> dict:
+    """The subset of model inputs the model's forward accepts (DistilBERT takes no token_type_ids)."""
+    accepted = inspect.signature(model.forward).parameters
+    return {k: batch[k] for k in INPUT_NAMES if k in batch and k in accepted}
+
+
+def check_head(model: str, task: str, role: str = "model") -> None:
+    """A classifier given to `finetune qa` (or a QA model to `finetune cls`) is an error, not a silent new head."""
+    archs = getattr(load_config(model), "architectures", None) or []
+    wrong = OTHER_HEADS[task]
+    if any(a.endswith(wrong) for a in archs):
+        other = "cls" if task == "qa" else "qa"
+        raise PocketbertError(
+            f"{role} {model} is a {other} model ({archs[0]}), not usable for {task}; pass a base, masked-LM or {task} model")
+
+
+def check_teacher(teacher: str, task: str, student_tok) -> None:
+    """The teacher must already be a fine-tuned model of the same task and share the student's vocabulary."""
+    head = QA_HEAD if task == "qa" else CLS_HEAD
+    archs = getattr(load_config(teacher), "architectures", None) or []
+    if not any(a.endswith(head) for a in archs):
+        raise PocketbertError(f"teacher {teacher} is not a fine-tuned {task} model ({archs or 'no architectures'}); "
+                              f"fine-tune it first with `pocketbert finetune {task}`")
+    if load_tokenizer(teacher).get_vocab() != student_tok.get_vocab():
+        raise PocketbertError(f"teacher {teacher} has a different vocabulary from the student; distill between models "
+                              "that share a tokenizer")
+
+
+# ---------------------------------------------------------------------------------------------------------------- QA
+def qa_train_features(tokenizer, examples: list[QAExample], max_len: int, doc_stride: int, max_query_len: int) -> dict:
+    """run_qa-style training windows: start/end token of the (first) answer, or [CLS] (0) when it is not inside."""
+    rows = {k: [] for k in (*INPUT_NAMES, "start_positions", "end_positions")}
+    for ex in examples:
+        feats = make_features(tokenizer, ex.question, ex.context, max_len, doc_stride, max_query_len)
+        a_start = ex.answer_starts[0]
+        a_end = a_start + len(ex.answers[0])
+        for w in range(feats.n_windows):
+            cs, ce = feats.context_start[w], feats.context_end[w]
+            offs = feats.offsets[w]
+            start_pos = end_pos = 0
+            if offs[cs][0] <= a_start and offs[ce - 1][1] >= a_end:
+                start_pos = max(p for p in range(cs, ce) if offs[p][0] <= a_start)
+                end_pos = min(p for p in range(cs, ce) if offs[p][1] >= a_end)
+            for k in INPUT_NAMES:
+                rows[k].append(getattr(feats, k)[w])
+            rows["start_positions"].append(start_pos)
+            rows["end_positions"].append(end_pos)
+    return {k: torch.as_tensor(np.stack(v) if k in INPUT_NAMES else np.array(v)) for k, v in rows.items()}
+
+
+def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, desc: str = "finetune") -> dict:
+    """AdamW + linear warmup/decay over shuffled batches, grad accumulation, max_steps; returns training stats."""
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    device = pick_device(cfg.device)
+    model.to(device).train()
+    if teacher is not None:
+        teacher.to(device).eval()
+    n = len(next(iter(tensors.values())))
+    batches_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = max(1, math.ceil(batches_per_epoch * cfg.epochs / cfg.grad_accum))
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps) if cfg.epochs else cfg.max_steps
+    decay = [p for n_, p in model.named_parameters() if p.requires_grad and not n_.endswith("bias") and "LayerNorm" not in n_]
+    no_decay = [p for n_, p in model.named_parameters() if p.requires_grad and (n_.endswith("bias") or "LayerNorm" in n_)]
+    optim = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                               {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    sched = get_linear_schedule_with_warmup(optim, int(cfg.warmup * total_steps), total_steps)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step = micro = 0
+    sums = {"loss": 0.0, "ce": 0.0, "kd": 0.0}
+    counted = 0
+    bar = tqdm(total=total_steps, desc=desc, unit="step")
+    while step < total_steps:
+        for idx in torch.randperm(n, generator=gen).split(cfg.batch_size):
+            batch = {k: v[idx].to(device) for k, v in tensors.items()}
+            out = model(**forward_inputs(model, batch))
+            t_out = None
+            if teacher is not None:
+                with torch.no_grad():
+                    t_out = teacher(**forward_inputs(teacher, batch))
+            ce, kd = loss_fn(out, batch, t_out, cfg.temperature)
+            loss = ce if kd is None else (1 - cfg.alpha_kd) * ce + cfg.alpha_kd * kd
+            (loss / cfg.grad_accum).backward()
+            sums["loss"] += loss.item()
+            sums["ce"] += ce.item()
+            sums["kd"] += kd.item() if kd is not None else 0.0
+            counted += 1
+            micro += 1
+            if micro % cfg.grad_accum == 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optim.step()
+                sched.step()
+                optim.zero_grad(set_to_none=True)
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{sums['loss'] / counted:.3f}")
+                if step >= total_steps:
+                    break
+    bar.close()
+    model.eval()
+    stats = {"train_steps": step, "train_features": n, "train_loss": sums["loss"] / max(counted, 1),
+             "train_ce_loss": sums["ce"] / max(counted, 1)}
+    if teacher is not None:
+        stats["train_kd_loss"] = sums["kd"] / max(counted, 1)
+    return stats
+
+
+def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path, cfg: TrainConfig,
+                teacher: str | None = None, force: bool = False, max_len: int = 384, doc_stride: int = 128,
+                max_query_len: int = 64) -> dict:
+    """Fine-tune `model` on SQuAD JSON; save an AutoModelForQuestionAnswering dir + eval_results.json to `out`."""
+    from transformers import AutoModelForQuestionAnswering
+
+    from pocketbert.distill.evaluate import qa_scores
+
+    check_output_dir(Path(out), force)
+    train = read_squad(train_file, cfg.limit_train)
+    dev = read_squad(eval_file, cfg.limit_eval) if eval_file else None
+    tokenizer = load_tokenizer(model)
+    check_head(model, "qa")
+    if teacher:
+        check_teacher(teacher, "qa", tokenizer)
+    seed_everything(cfg.seed)
+    tensors = qa_train_features(tokenizer, train, max_len, doc_stride, max_query_len)
+    student = AutoModelForQuestionAnswering.from_pretrained(resolve_model(model))
+    t_model = AutoModelForQuestionAnswering.from_pretrained(resolve_model(teacher)) if teacher else None
+    with atomic_output_dir(Path(out), force=force) as tmp:
+        results = {"task": "qa", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
+                   "temperature": cfg.temperature, "train_examples": len(train)}
+        results.update(train_loop(student, tensors, cfg, qa_losses, t_model, desc="finetune qa"))
+        if dev is not None:
+            results.update({f"eval_{k}": v for k, v in qa_scores(student, tokenizer, dev, max_len=max_len,
+                                                                 doc_stride=doc_stride, max_query_len=max_query_len,
+                                                                 device=pick_device(cfg.device)).items()})
+        student.to("cpu").save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(tmp / "eval_results.json", results)
+    return results
+
+
+# --------------------------------------------------------------------------------------------------------------- cls
+def cls_tensors(tokenizer, texts: list[tuple[str, ...]], max_len: int) -> dict:
+    first = [t[0] for t in texts]
+    second = [t[1] for t in texts] if len(texts[0]) > 1 else None
+    enc = tokenizer(first, second, truncation=True, max_length=max_len, padding="max_length", return_tensors="pt")
+    return {k: enc[k] for k in INPUT_NAMES if k in enc}
+
+
+def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path, cfg: TrainConfig,
+                 teacher: str | None = None, force: bool = False, max_len: int = 128) -> dict:
+    """Fine-tune `model` on a GLUE-style TSV; save an AutoModelForSequenceClassification dir + eval_results.json."""
+    from transformers import AutoModelForSequenceClassification
+
+    from pocketbert.core.datasets_io import read_cls_tsv
+    from pocketbert.distill.evaluate import cls_scores
+
+    check_output_dir(Path(out), force)
+    train = read_cls_tsv(train_file, cfg.limit_train)
+    dev = read_cls_tsv(eval_file, cfg.limit_eval) if eval_file else None
+    num_labels = max(train.num_labels, dev.num_labels if dev else 0, 2)
+    tokenizer = load_tokenizer(model)
+    check_head(model, "cls")
+    config = load_config(model)
+    if any(a.endswith(CLS_HEAD) for a in (config.architectures or [])) and config.num_labels != num_labels:
+        raise PocketbertError(f"model {model} classifies {config.num_labels} labels but the data has {num_labels}; "
+                              "start from a base or masked-LM model")
+    if teacher:
+        check_teacher(teacher, "cls", tokenizer)
+        if load_config(teacher).num_labels != num_labels:
+            raise PocketbertError(f"teacher {teacher} has {load_config(teacher).num_labels} labels, the data {num_labels}")
+    seed_everything(cfg.seed)
+    tensors = cls_tensors(tokenizer, train.texts, max_len)
+    tensors["labels"] = torch.tensor(train.labels)
+    student = AutoModelForSequenceClassification.from_pretrained(resolve_model(model), num_labels=num_labels)
+    t_model = AutoModelForSequenceClassification.from_pretrained(resolve_model(teacher)) if teacher else None
+    with atomic_output_dir(Path(out), force=force) as tmp:
+        results = {"task": "cls", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
+                   "temperature": cfg.temperature, "train_examples": len(train.labels), "num_labels": num_labels}
+        results.update(train_loop(student, tensors, cfg, cls_losses, t_model, desc="finetune cls"))
+        if dev is not None:
+            results.update({f"eval_{k}": v for k, v in cls_scores(student, tokenizer, dev, max_len=max_len,
+                                                                  device=pick_device(cfg.device)).items()})
+        student.to("cpu").save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(tmp / "eval_results.json", results)
+    return results
