@@ -29,6 +29,10 @@ class DistillConfig:
     alpha_attn: float = 0.0         # MiniLM self-attention distribution transfer (last layers)
     alpha_value: float = 0.0        # MiniLM value-relation transfer (last layers)
     alpha_pooled_cos: float = 0.0   # 1 - cos of mean-pooled sentence vectors (sentence-embedding teachers)
+    alpha_pooled_relation: float = 0.0  # MSE of in-batch sentence cosine matrices (sentence-embedding teachers)
+    freeze_embeddings: bool = False  # keep word/position embeddings fixed (small, narrow corpora: avoids drift of
+                                     # only the tokens the corpus happens to contain)
+    student_dropout: float | None = None  # override the student's dropout during training (null: its config's)
     restrict_ce_to_mask: bool = False  # soft targets on masked positions only (default: every real token)
     # Masking.
     mlm_mask_prop: float = 0.15
@@ -61,7 +65,7 @@ class DistillConfig:
         if self.temperature <= 0:
             raise PocketbertError(f"temperature must be > 0, got {self.temperature}")
         for name in ("alpha_ce", "alpha_mlm", "alpha_cos", "alpha_mse", "alpha_hidden_mse", "alpha_attn",
-                     "alpha_value", "alpha_pooled_cos"):
+                     "alpha_value", "alpha_pooled_cos", "alpha_pooled_relation"):
             if getattr(self, name) < 0:
                 raise PocketbertError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.mlm_mask_prop < 1:
@@ -101,7 +105,7 @@ def _coerce(name: str, value):
         if not isinstance(value, bool):
             raise PocketbertError(f"{name} must be true or false, got {value!r}")
         return value
-    if isinstance(default, float) or name in ("max_minutes",):
+    if isinstance(default, float) or name in ("max_minutes", "student_dropout"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PocketbertError(f"{name} must be a number, got {value!r}")
         return float(value)

@@ -152,8 +152,8 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     n = len(next(iter(tensors.values())))
     batches_per_epoch = math.ceil(n / cfg.batch_size)
     total_steps = max(1, math.ceil(batches_per_epoch * cfg.epochs / cfg.grad_accum))
-    if cfg.max_steps:
-        total_steps = min(total_steps, cfg.max_steps) if cfg.epochs else cfg.max_steps
+    if cfg.max_steps:  # as in HF's Trainer, max_steps overrides epochs
+        total_steps = cfg.max_steps
     decay = [p for n_, p in model.named_parameters() if p.requires_grad and not n_.endswith("bias") and "LayerNorm" not in n_]
     no_decay = [p for n_, p in model.named_parameters() if p.requires_grad and (n_.endswith("bias") or "LayerNorm" in n_)]
     optim = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},

@@ -61,6 +61,20 @@ def pooled_cosine_loss(student_hidden: torch.Tensor, teacher_hidden: torch.Tenso
     return (1.0 - F.cosine_similarity(s, t, dim=-1)).mean()
 
 
+def pooled_relation_loss(student_hidden: torch.Tensor, teacher_hidden: torch.Tensor,
+                         attention_mask: torch.Tensor) -> torch.Tensor:
+    """MSE between the in-batch cosine-similarity matrices of student and teacher sentence vectors.
+
+    What sentence-similarity users read is how texts rank against each other, not the vectors themselves;
+    this transfers that structure directly (a sentence-level analogue of MiniLM's relation losses).
+    """
+    from pocketbert.core.pooling import mean_pool
+
+    s = mean_pool(student_hidden.float(), attention_mask)  # (bs, dim), L2-normalized
+    t = mean_pool(teacher_hidden.float(), attention_mask)  # (bs, dim)
+    return F.mse_loss(s @ s.T, t @ t.T)  # (bs, bs) vs (bs, bs)
+
+
 def _relation_kl(student_rel: torch.Tensor, teacher_rel: torch.Tensor, key_mask: torch.Tensor,
                  query_mask: torch.Tensor) -> torch.Tensor:
     """KL(teacher || student) between row-softmaxed relations, averaged over heads and real query rows."""

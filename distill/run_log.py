@@ -7,7 +7,7 @@ from pathlib import Path
 
 LOG_CSV = "log.csv"
 FIELDS = ("step", "epoch", "lr", "loss", "loss_ce", "loss_mlm", "loss_cos", "loss_mse", "loss_hidden_mse",
-          "loss_attn", "loss_value", "loss_pooled_cos", "tokens_per_s", "elapsed_s")
+          "loss_attn", "loss_value", "loss_pooled_cos", "loss_pooled_relation", "tokens_per_s", "elapsed_s")
 
 
 class RunLog:

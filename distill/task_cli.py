@@ -28,7 +28,7 @@ def _common_train_options(fn):
         click.option("--warmup", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="warmup fraction of steps"),
         click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1)),
         click.option("--grad-accum", default=1, show_default=True, type=click.IntRange(min=1), help="gradient accumulation steps"),
-        click.option("--max-steps", default=None, type=click.IntRange(min=1), help="stop after this many optimizer steps"),
+        click.option("--max-steps", default=None, type=click.IntRange(min=1), help="train this many optimizer steps (overrides --epochs)"),
         click.option("--seed", default=42, show_default=True, type=int),
         click.option("--weight-decay", default=0.01, show_default=True, type=float),
         click.option("--limit-train", default=None, type=click.IntRange(min=1), help="use only the first N training examples"),

@@ -299,6 +299,12 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
         for mod in (student.vocab_transform, student.vocab_layer_norm):
             mod.requires_grad_(False)
         student.vocab_projector.bias.requires_grad_(False)
+    if cfg.student_dropout is not None:
+        for mod in student.modules():
+            if isinstance(mod, nn.Dropout):
+                mod.p = cfg.student_dropout
+    if cfg.freeze_embeddings:
+        student.distilbert.embeddings.requires_grad_(False)
     step_module: nn.Module = StudentStep(student)
     if dist.enabled:
         step_module = nn.parallel.DistributedDataParallel(
@@ -363,7 +369,7 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
         f"{cfg.batch_size} x {dist.world_size} rank(s), {str(amp_dtype) if amp_dtype else 'fp32'} on {device}")
 
     need_t_hidden = bool(cfg.hidden_mse_pairs) and cfg.alpha_hidden_mse > 0
-    term_names = ("ce", "mlm", "cos", "mse", "hidden_mse", "attn", "value", "pooled_cos")
+    term_names = ("ce", "mlm", "cos", "mse", "hidden_mse", "attn", "value", "pooled_cos", "pooled_relation")
     sums = torch.zeros(len(term_names) + 2, dtype=torch.float64)  # terms, total, tokens
     started = time.perf_counter()
     window_start, window_tokens, window_steps = started, 0.0, 0
@@ -406,6 +412,8 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
             terms["value"] = losses.value_relation_loss(s_cap.outputs[2], t_cap.outputs[2], attn, info.n_heads)
         if cfg.alpha_pooled_cos > 0:
             terms["pooled_cos"] = losses.pooled_cosine_loss(s_hidden, t_hidden, attn)
+        if cfg.alpha_pooled_relation > 0:
+            terms["pooled_relation"] = losses.pooled_relation_loss(s_hidden, t_hidden, attn)
         total = sum(getattr(cfg, f"alpha_{k}") * v for k, v in terms.items())
         return total, terms, int(attn.sum())
 

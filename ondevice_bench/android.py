@@ -95,11 +95,11 @@ def bench_android(paths, benchmark_binary: Path, out: Path, serial: str | None =
     if not binary.is_file():
         raise PocketbertError(f"benchmark binary {binary} does not exist; build or download TFLite's "
                               "android_arm64 benchmark_model and pass its path")
+    adb = Adb(adb_path, serial)  # cheap checks first: no phone, no need to hash big models
     targets = [load_target(Path(p), []) for p in paths]
     for t in targets:
         if t.kind != "tflite":
             raise PocketbertError(f"{t.path} is a {t.kind} artifact; `bench android` runs .tflite artifacts")
-    adb = Adb(adb_path, serial)
     device = android_device(adb)
     logs_dir = Path(logs_dir) if logs_dir else Path(out).with_suffix(".logs")
     logs_dir.mkdir(parents=True, exist_ok=True)

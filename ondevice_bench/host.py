@@ -26,8 +26,11 @@ def _say(msg: str) -> None:
 
 def run_worker(spec: dict) -> dict:
     """Run one measurement in a fresh interpreter and return its JSON result (or raise with its error line)."""
-    proc = subprocess.run([sys.executable, "-m", "pocketbert.bench.worker"], input=json.dumps(spec),
-                          capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pocketbert.bench.worker"], input=json.dumps(spec),
+                              capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise PocketbertError(f"benchmarking {spec['path']} took over {WORKER_TIMEOUT_S} s; use fewer --runs") from exc
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
     if not lines:
         tail = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
@@ -117,6 +120,6 @@ def bench_host(paths, threads=DEFAULT_THREADS, runs: int = DEFAULT_RUNS, warmup:
         append_record(out, record)
         records.append(record)
         lat = record["latency_ms"]
-        bar.write(f"{target.name} {record['precision']} seq {seq_len} threads {n_threads} ({record['runtime']['name']}): "
+        bar.write(f"{record['model']['name']} {record['precision']} seq {seq_len} threads {n_threads} ({record['runtime']['name']}): "
                   f"p50 {lat['p50']:.2f} ms, peak RSS {record['peak_memory_bytes'] / 2**20:.0f} MiB", file=sys.stderr)
     return records

@@ -15,7 +15,18 @@ RESULT_PREFIX = "POCKETBERT_WORKER_RESULT "
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident set size of this process.
+
+    Linux: VmHWM of /proc/self/status, because ru_maxrss survives execve and would report the PARENT's peak
+    when the parent (pytest, `bench pair` after converting BERT) was bigger than the model. Elsewhere ru_maxrss
+    (KiB on Linux, bytes on macOS).
+    """
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 

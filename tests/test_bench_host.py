@@ -1,7 +1,6 @@
 """Host bench: tiny TFLite / ONNX artifacts and a PyTorch model dir measured in fresh worker processes."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -12,76 +11,17 @@ from pocketbert.core.errors import PocketbertError
 from pocketbert.core.results import read_records, validate_record
 
 SEQ_LENS = [16, 32]
-INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
-
-
-def _manual_artifact(model_dir: Path, fmt: str, out: Path) -> Path:
-    """Minimal artifact per CONTRACTS.md §5 (used only while the convert API is not importable)."""
-    import torch
-    import transformers
-
-    model = transformers.AutoModelForQuestionAnswering.from_pretrained(model_dir).eval()
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            o = self.m(input_ids=input_ids.long(), attention_mask=attention_mask.long(),
-                       token_type_ids=token_type_ids.long())
-            return o.start_logits, o.end_logits
-
-    wrapper = Wrapper(model).eval()
-    sample = {s: {n: torch.ones(1, s, dtype=torch.int32) for n in INPUTS} for s in SEQ_LENS}
-    out.mkdir(parents=True)
-    signatures = []
-    if fmt == "tflite":
-        import litert_torch
-
-        conv = None
-        for s in SEQ_LENS:
-            conv = (litert_torch if conv is None else conv).signature(f"seq_{s}", wrapper, sample_kwargs=sample[s])
-        conv.convert().export(str(out / "model.tflite"))
-        model_file = "model.tflite"
-        signatures = [{"name": f"seq_{s}", "seq_len": s, "file": model_file} for s in SEQ_LENS]
-    else:
-        for s in SEQ_LENS:
-            torch.onnx.export(wrapper, tuple(sample[s].values()), str(out / f"model_seq{s}.onnx"), input_names=INPUTS,
-                              output_names=["start_logits", "end_logits"], dynamo=False)
-            signatures.append({"name": f"seq_{s}", "seq_len": s, "file": f"model_seq{s}.onnx"})
-        model_file = signatures[-1]["file"]
-    from pocketbert.core.models import packaged_teacher_dir
-
-    shutil.copy(packaged_teacher_dir() / "vocab.txt", out / "vocab.txt")
-    data = (out / model_file).read_bytes()
-    manifest = {
-        "schema_version": 1, "format": fmt, "model_file": model_file, "source_model": str(model_dir),
-        "source_architecture": "BertForQuestionAnswering", "model_type": "bert", "task": "qa", "precision": "fp32",
-        "quantization": None, "seq_lens": SEQ_LENS, "signatures": signatures,
-        "tokenizer": {"vocab_file": "vocab.txt", "lowercase": True}, "file_size_bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "parity": {"status": "passed", "outputs": {"start_logits": {"max_abs": 1e-6, "mean_abs": 1e-7, "cosine": 1.0}}},
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    return out
 
 
 @pytest.fixture(scope="session")
 def tiny_artifacts(tiny_models, tmp_path_factory):
-    """{fmt: artifact dir} for a 2-layer tiny BERT QA model, via the convert API when it exists."""
+    """{fmt: artifact dir} for a 2-layer tiny BERT QA model, converted by the convert stage's API."""
+    from pocketbert.convert.api import convert_model
+
     model_dir = tiny_models("bert", "qa", layers=2)
     root = tmp_path_factory.mktemp("bench-artifacts")
-    try:
-        from pocketbert.convert.api import convert_model
-    except ImportError:
-        convert_model = None
-    out = {}
-    for fmt in ("tflite", "onnx"):
-        if convert_model is not None:
-            out[fmt] = Path(convert_model(fmt, str(model_dir), "qa", SEQ_LENS, "fp32", root / fmt))
-        else:
-            out[fmt] = _manual_artifact(model_dir, fmt, root / fmt)
+    out = {fmt: Path(convert_model(fmt, str(model_dir), "qa", SEQ_LENS, "fp32", root / fmt, n=4))
+           for fmt in ("tflite", "onnx")}
     out["model_dir"] = model_dir
     return out
 
@@ -113,8 +53,9 @@ def test_host_bench_records_are_sane(tiny_artifacts, host_records):
         assert rec["runtime"]["version"]
     tfl = [r for r in records if r["runtime"]["name"] == "litert"]
     assert {r["extra"]["signature"] for r in tfl} == {"seq_16", "seq_32"}
-    assert tfl[0]["model_size_bytes"] == (tiny_artifacts["tflite"] / "model.tflite").stat().st_size \
-        or tfl[0]["model_size_bytes"] > 0
+    manifest = json.loads((tiny_artifacts["tflite"] / "manifest.json").read_text())
+    assert {r["model_size_bytes"] for r in tfl} == {manifest["file_size_bytes"]}  # one file, all signatures
+    assert all(r["parity"]["status"] == "passed" for r in records)
 
 
 def test_pytorch_baseline_from_model_dir(tiny_artifacts, tmp_path):

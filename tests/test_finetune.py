@@ -1,0 +1,180 @@
+"""`pocketbert finetune qa|cls`: training improves the model, the teacher term works, bad inputs fail cleanly."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from pocketbert.cli import cli
+from pocketbert.core.squad import read_squad
+from pocketbert.distill.evaluate import qa_scores
+from pocketbert.distill.finetune import kd_loss, qa_losses
+
+CONTEXTS = [
+    ("Paris is the capital of France. It lies on the Seine.", [("What is the capital of France?", "Paris"),
+                                                                ("Which river runs through Paris?", "Seine")]),
+    ("The cat sat on the red mat while the dog slept in the garden.", [("Where did the dog sleep?", "in the garden"),
+                                                                        ("What color was the mat?", "red")]),
+    ("Marie Curie won the Nobel Prize in 1903 and again in 1911.", [("When did Curie first win the prize?", "1903"),
+                                                                     ("Who won the Nobel Prize?", "Marie Curie")]),
+    ("Water boils at 100 degrees Celsius at sea level.", [("At what temperature does water boil?", "100 degrees Celsius"),
+                                                          ("What boils at 100 degrees?", "Water")]),
+]
+
+
+def write_squad(path: Path, contexts=CONTEXTS) -> Path:
+    paragraphs = []
+    for i, (ctx, qas) in enumerate(contexts):
+        paragraphs.append({"context": ctx, "qas": [
+            {"id": f"q{i}-{j}", "question": q, "answers": [{"text": a, "answer_start": ctx.index(a)}]}
+            for j, (q, a) in enumerate(qas)]})
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": paragraphs}]}))
+    return path
+
+
+def write_tsv(path: Path, rows, header="sentence\tlabel") -> Path:
+    path.write_text(header + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+SST = [("a wonderful , moving film", 1), ("dull and lifeless", 0), ("great fun from start to end", 1),
+       ("a boring mess", 0), ("brilliant acting", 1), ("awful script", 0), ("truly delightful", 1), ("tedious", 0)]
+
+
+def run(args):
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def test_finetune_qa_improves_f1_and_writes_a_qa_dir(tiny_models, tmp_path):
+    from transformers import AutoModelForQuestionAnswering
+
+    from pocketbert.core.models import load_tokenizer
+
+    student = tiny_models("distilbert", "mlm", layers=2)  # an MLM dir gets a new QA head
+    data = write_squad(tmp_path / "squad.json")
+    examples = read_squad(data)
+    before_model = AutoModelForQuestionAnswering.from_pretrained(student)
+    torch.manual_seed(0)
+    before = qa_scores(before_model, load_tokenizer(student), examples, max_len=64, doc_stride=16)
+    out = tmp_path / "qa"
+    res = run(["finetune", "qa", "--model", str(student), "--train", str(data), "--eval", str(data), "--out", str(out),
+               "--max-len", "64", "--doc-stride", "16", "--epochs", "60", "--batch-size", "8", "--lr", "3e-3",
+               "--warmup", "0"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["eval_f1"] > before["f1"] + 20, (before, results)
+    assert results["train_steps"] == 60
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["DistilBertForQuestionAnswering"]
+    assert (out / "tokenizer.json").is_file() or (out / "vocab.txt").is_file()
+    again = run(["evaluate", "qa", "--model", str(out), "--data", str(data), "--max-len", "64", "--doc-stride", "16",
+                 "--out", str(tmp_path / "r.json")])
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "r.json").read_text())["f1"] == pytest.approx(results["eval_f1"])
+
+
+def test_kd_term_is_zero_for_identical_models_and_present_otherwise(tiny_models, tmp_path):
+    from transformers import AutoModelForQuestionAnswering
+
+    from pocketbert.core.models import load_tokenizer
+    from pocketbert.core.qa import make_features
+
+    path = tiny_models("bert", "qa")
+    student = AutoModelForQuestionAnswering.from_pretrained(path).eval()
+    teacher = AutoModelForQuestionAnswering.from_pretrained(path).eval()
+    other = AutoModelForQuestionAnswering.from_pretrained(tiny_models("distilbert", "qa")).eval()
+    feats = make_features(load_tokenizer(path), "Who?", "Marie Curie won twice.", max_len=32)
+    batch = {k: torch.from_numpy(getattr(feats, k)) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    batch.update(start_positions=torch.tensor([3]), end_positions=torch.tensor([4]))
+    with torch.no_grad():
+        s_out = student(**{k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")})
+        t_out = teacher(**{k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")})
+        o_out = other(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    ce, kd = qa_losses(s_out, batch, t_out, temperature=2.0)
+    assert kd.item() == 0.0 and ce.item() > 0
+    _, kd_other = qa_losses(s_out, batch, o_out, temperature=2.0)
+    assert kd_other.item() > 0
+    assert qa_losses(s_out, batch, None)[1] is None
+    # KL * T^2 against a hand computation
+    s, t = torch.tensor([[1.0, 2.0, 0.5]]), torch.tensor([[0.0, 3.0, 1.0]])
+    p = torch.softmax(t / 2, -1)
+    expected = (p * (p.log() - torch.log_softmax(s / 2, -1))).sum() * 4
+    assert kd_loss(s, t, 2.0).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_finetune_with_teacher_records_the_kd_loss(tiny_models, tmp_path):
+    teacher = tiny_models("bert", "qa")
+    data = write_squad(tmp_path / "squad.json")
+    out = tmp_path / "kd"
+    res = run(["finetune", "qa", "--model", str(tiny_models("distilbert", "mlm", layers=2)), "--train", str(data),
+               "--out", str(out), "--teacher", str(teacher), "--max-steps", "2", "--batch-size", "4", "--max-len", "64",
+               "--doc-stride", "16", "--alpha-kd", "0.5"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["train_kd_loss"] > 0 and results["alpha_kd"] == 0.5 and results["train_steps"] == 2
+
+
+def test_finetune_cls_trains_and_reports_accuracy(tiny_models, tmp_path):
+    tsv = write_tsv(tmp_path / "train.tsv", SST)
+    out = tmp_path / "cls"
+    res = run(["finetune", "cls", "--model", str(tiny_models("bert", "mlm", layers=2)), "--train", str(tsv),
+               "--eval", str(tsv), "--out", str(out), "--epochs", "30", "--batch-size", "8", "--lr", "3e-3",
+               "--max-len", "16", "--warmup", "0"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["eval_accuracy"] >= 0.875 and "eval_f1" in results and results["num_labels"] == 2
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForSequenceClassification"]
+
+
+def _bad_squad(tmp_path, kind):
+    p = tmp_path / f"{kind}.json"
+    good = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Paris is big.", "qas": [
+        {"id": "1", "question": "What is big?", "answers": [{"text": "Paris", "answer_start": 0}]}]}]}]}
+    if kind == "empty":
+        p.write_text("")
+    elif kind == "missing_key":
+        del good["data"][0]["paragraphs"][0]["qas"][0]["question"]
+        p.write_text(json.dumps(good))
+    elif kind == "start_outside":
+        good["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = 99
+        p.write_text(json.dumps(good))
+    elif kind == "text_mismatch":
+        good["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = 3
+        p.write_text(json.dumps(good))
+    return p
+
+
+@pytest.mark.parametrize("kind, needle", [("empty", "empty"), ("missing_key", "'question'"),
+                                          ("start_outside", "outside"), ("text_mismatch", "not at answer_start")])
+def test_bad_squad_is_one_line_error_and_no_output(tiny_models, tmp_path, kind, needle):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["finetune", "qa", "--model", str(tiny_models("bert", "mlm", layers=2)),
+                                   "--train", str(_bad_squad(tmp_path, kind)), "--out", str(out)])
+    assert res.exit_code == 1 and needle in res.output
+    assert res.output.strip().count("\n") == 0 and not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_bad_cls_inputs_and_wrong_heads(tiny_models, tmp_path):
+    mlm = str(tiny_models("bert", "mlm", layers=2))
+    out = tmp_path / "out"
+    cases = [
+        (["finetune", "cls", "--model", mlm, "--train", str(write_tsv(tmp_path / "a.tsv", [("good", "pos")]))], "not an integer"),
+        (["finetune", "cls", "--model", mlm, "--train", str(write_tsv(tmp_path / "e.tsv", [], header=""))], "empty"),
+        (["finetune", "cls", "--model", str(tiny_models("bert", "qa")), "--train", str(write_tsv(tmp_path / "b.tsv", SST))],
+         "qa model"),
+        (["finetune", "qa", "--model", str(tiny_models("bert", "cls")), "--train", str(write_squad(tmp_path / "s.json"))],
+         "cls model"),
+        (["evaluate", "qa", "--model", mlm, "--data", str(write_squad(tmp_path / "s2.json"))], "no question-answering head"),
+    ]
+    no_tok = tmp_path / "notok"
+    no_tok.mkdir()
+    (no_tok / "config.json").write_text((Path(mlm) / "config.json").read_text())
+    cases.append((["finetune", "cls", "--model", str(no_tok), "--train", str(tmp_path / "b.tsv")], "no tokenizer files"))
+    for args, needle in cases:
+        extra = ["--out", str(out)] if args[0] == "finetune" else []
+        res = CliRunner().invoke(cli, args + extra)
+        assert res.exit_code == 1 and needle in res.output, (args, res.output)
+        assert res.output.strip().count("\n") == 0 and not out.exists()
