@@ -61,6 +61,10 @@ def check_corpus(paths: list[str]) -> None:
     for p in paths:
         if p.startswith(HF_PREFIX):
             parse_hf_spec(p)
+            import importlib.util
+
+            if importlib.util.find_spec("datasets") is None:
+                raise PocketbertError(f"corpus {p} needs the datasets library: pip install pocketbert[hub]")
             continue
         path = Path(p)
         if not path.exists():

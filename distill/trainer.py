@@ -180,7 +180,8 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _check_student(student_dir: str, info) -> tuple[object, dict]:
+def _check_student(student_dir: str, info):
+    """The student's config, checked against the teacher (DistilBERT, same vocab, not wider)."""
     from pocketbert.core.models import load_config
 
     cfg = load_config(student_dir)
@@ -194,7 +195,7 @@ def _check_student(student_dir: str, info) -> tuple[object, dict]:
                               "initialize the student from this teacher")
     if cfg.dim > info.hidden_size:
         raise PocketbertError(f"student width {cfg.dim} is wider than the teacher ({info.hidden_size})")
-    return cfg, {}
+    return cfg
 
 
 def _validate_pairs(pairs, n_teacher: int, n_student: int) -> None:
@@ -258,7 +259,7 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     # ---- validate every input before anything is written
     data = PreparedData(Path(data_dir))
     info = teacher_info(load_config(teacher_name))
-    s_cfg, _ = _check_student(student_dir, info)
+    s_cfg = _check_student(student_dir, info)
     if data.meta["vocab_size"] != info.vocab_size:
         raise PocketbertError(f"data in {data_dir} was tokenized with a {data.meta['vocab_size']}-word vocab, the teacher "
                               f"has {info.vocab_size}; re-run prepare with the teacher's tokenizer")

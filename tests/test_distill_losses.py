@@ -96,3 +96,19 @@ def test_masking_smoothing_prefers_rare_tokens_and_skips_specials():
     # weight ratio per token (10000/10)^0.7 ~ 126: rare id 5 is picked far more often than frequent id 4
     ratio = float(picked[5] / picked[4].clamp(min=1))
     assert ratio > 20, ratio
+
+
+def test_pooled_losses_zero_for_identical_and_positive_otherwise():
+    torch.manual_seed(0)
+    h = torch.randn(4, 6, 8)
+    other = torch.randn(4, 6, 8)
+    mask = torch.ones(4, 6, dtype=torch.long)
+    mask[0, 4:] = 0
+    assert float(losses.pooled_cosine_loss(h, h, mask)) < 1e-6
+    assert float(losses.pooled_relation_loss(h, h, mask)) < 1e-10
+    assert float(losses.pooled_cosine_loss(h, other, mask)) > 0.1
+    assert float(losses.pooled_relation_loss(h, other, mask)) > 1e-3
+    # padding does not count: changing padded positions changes nothing
+    h2 = h.clone()
+    h2[0, 4:] = 100.0
+    assert float(losses.pooled_cosine_loss(h2, h, mask)) < 1e-6

@@ -122,6 +122,11 @@ def test_bad_inputs_one_line_errors_no_output(workdir, tiny_models, tmp_path):
     out = tmp_path / "out"
     assert "does not exist" in _fails(["prepare", "--corpus", str(tmp_path / "nope.txt"), "--tokenizer", "minilm",
                                        "--out", str(out)], out)
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is None:
+        assert "pip install pocketbert[hub]" in _fails(["prepare", "--corpus", "hf:wikitext:wikitext-2-raw-v1:train",
+                                                        "--tokenizer", "minilm", "--out", str(out)], out)
     gpt = tmp_path / "gpt"
     GPT2Config(n_layer=2, n_embd=32, n_head=4).save_pretrained(gpt)
     assert "unsupported teacher architecture" in _fails(["init-student", "--teacher", str(gpt), "--out", str(out)], out)
