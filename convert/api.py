@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pocketbert.convert.specs import PRECISIONS, input_specs, output_specs, signature_name
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.models import write_vocab_txt
 
 FORMAT_ALIASES = {"android": "tflite", "litert": "tflite", "ios": "coreml", "tflite": "tflite", "coreml": "coreml",
                   "onnx": "onnx"}
@@ -107,9 +108,7 @@ def write_tokenizer(tokenizer, model_path: str, out: Path) -> None:
     for name in TOKENIZER_FILES:
         if src.is_dir() and (src / name).is_file():
             shutil.copy2(src / name, out / name)
-    if not (out / "vocab.txt").is_file():
-        vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-        (out / "vocab.txt").write_text("".join(tok + "\n" for tok, _ in vocab), encoding="utf-8")
+    write_vocab_txt(tokenizer, out)
 
 
 def labels_of(config, task: str) -> list[str] | None:

@@ -69,10 +69,26 @@ def _trace(source, seq_len: int):
         return torch.jit.trace(wrapper, args, strict=False)
 
 
+# coremltools logs "Failed to load _MLModelProxy" at import on Linux, where prediction is unavailable by design.
+COREML_IMPORT_LOGGER = "coremltools"
+
+
+def import_coremltools():
+    """Import coremltools without its Linux-only import warnings (real conversion warnings still show)."""
+    logger = logging.getLogger(COREML_IMPORT_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import coremltools
+    finally:
+        logger.setLevel(level)
+    return coremltools
+
+
 def export_coreml(source, seq_lens: list[int], precision: str, path: Path, compute_units: str = "all",
                   min_ios: int = 16) -> dict | None:
     """Convert, compress (int8/palettize), fill metadata, save .mlpackage; returns the quantization info."""
-    import coremltools as ct
+    ct = import_coremltools()
 
     from pocketbert import __version__
     from pocketbert.convert.quantize import quantize_coreml

@@ -34,7 +34,9 @@ def _shapes(feature) -> list[tuple[int, ...]]:
 
 def load_program(package: Path):
     """The PyMIL program of a saved .mlpackage (weights read from its blob file), or None if unreadable."""
-    import coremltools as ct
+    from pocketbert.convert.coreml_export import import_coremltools
+
+    ct = import_coremltools()
     from coremltools.converters.mil.frontend.milproto.load import load as milproto_load
 
     spec = ct.utils.load_spec(str(package))

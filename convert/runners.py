@@ -77,8 +77,9 @@ class CoreMLRunner:
     runtime = "coreml"
 
     def __init__(self, path: Path, compute_units: str = "all") -> None:
-        import coremltools as ct
+        from pocketbert.convert.coreml_export import import_coremltools
 
+        ct = import_coremltools()
         units = {
             "all": ct.ComputeUnit.ALL, "cpu_and_ne": ct.ComputeUnit.CPU_AND_NE,
             "cpu_and_gpu": ct.ComputeUnit.CPU_AND_GPU, "cpu_only": ct.ComputeUnit.CPU_ONLY,

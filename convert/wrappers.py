@@ -105,10 +105,17 @@ def load_source(model: str | Path, task: str) -> SourceModel:
     path = resolve_model(model)
     config = check_source(model, task, [8])
     cls = getattr(transformers, AUTO_CLASS[task])
+    # A base model loaded from an MLM/QA checkpoint drops the head: expected for `embed`, so no load report
+    # there; for head tasks the report stays visible (it is how a user learns a head is freshly initialized).
+    verbosity = hf_logging.get_verbosity()
+    if task == "embed":
+        hf_logging.set_verbosity_error()
     try:
         hf = cls.from_pretrained(path, attn_implementation="eager")
     except (OSError, ValueError) as exc:
         raise PocketbertError(f"cannot load {model} for task {task}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
     hf.eval()
     return SourceModel(name=str(model), path=path, task=task, model=hf, config=config)
 

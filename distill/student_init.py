@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.models import save_tokenizer
 
 SUPPORTED_MODEL_TYPES = ("bert", "distilbert")
 # Architectures whose checkpoint holds a pre-training MLM head we can copy (and use for soft targets).
@@ -217,18 +218,6 @@ def build_student(teacher, info: TeacherInfo, layers: list[int], dim: int | None
         raise RuntimeError(f"internal error: unexpected student keys {unexpected[:3]}")
     student.tie_weights()
     return student.eval()
-
-
-def save_tokenizer(tokenizer, out: Path) -> None:
-    """save_pretrained plus vocab.txt: transformers 5 writes only tokenizer.json for fast tokenizers, but the
-    model-dir contract (and the converters and the apps' WordPiece) need vocab.txt."""
-    out = Path(out)
-    tokenizer.save_pretrained(out)
-    if not (out / "vocab.txt").exists():
-        vocab = tokenizer.get_vocab()  # token -> id
-        by_id = sorted(vocab.items(), key=lambda kv: kv[1])
-        if [i for _, i in by_id] == list(range(len(by_id))):
-            (out / "vocab.txt").write_text("".join(f"{tok}\n" for tok, _ in by_id), encoding="utf-8")
 
 
 def init_student(teacher_name: str, out: Path, layers_text: str | None = None, dim: int | None = None,

@@ -252,7 +252,8 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     from pocketbert.distill.data import GroupedBatchSampler, PreparedData
     from pocketbert.distill.masking import Masker, token_weights
     from pocketbert.distill.run_log import RunLog
-    from pocketbert.distill.student_init import load_teacher, save_tokenizer, teacher_info
+    from pocketbert.core.models import save_tokenizer
+    from pocketbert.distill.student_init import load_teacher, teacher_info
 
     out = Path(out)
     final_dir = Path(final_dir) if final_dir is not None else out / FINAL_DIR

@@ -81,3 +81,13 @@ def test_help_lists_every_stage():
     assert result.exit_code == 0
     for heading in ("Stage 1", "Stage 2", "Stage 3"):
         assert heading in result.output
+
+
+def test_save_tokenizer_writes_vocab_txt_in_id_order(tmp_path):
+    from pocketbert.core.models import save_tokenizer
+
+    tok = load_tokenizer("minilm")
+    save_tokenizer(tok, tmp_path)
+    lines = (tmp_path / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == tok.vocab_size
+    assert [lines[i] for i in tok("hello world")["input_ids"]] == ["[CLS]", "hello", "world", "[SEP]"]

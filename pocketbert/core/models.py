@@ -94,3 +94,24 @@ def load_tokenizer(name_or_path: str | Path):
 def read_config_json(model_dir: str | Path) -> dict:
     """The raw config.json of a local model dir (cheap: no transformers import)."""
     return json.loads((Path(model_dir) / CONFIG_NAME).read_text())
+
+
+def write_vocab_txt(tokenizer, out: str | Path) -> None:
+    """Write vocab.txt (one token per line, line number = id) when `out` lacks it.
+
+    transformers 5 saves only tokenizer.json for fast tokenizers, but the model-dir contract, the converters'
+    artifact dirs and the apps' WordPiece all read vocab.txt.
+    """
+    out = Path(out)
+    if (out / "vocab.txt").exists():
+        return
+    by_id = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])  # [(token, id)] in id order
+    if [i for _, i in by_id] != list(range(len(by_id))):
+        raise PocketbertError("the tokenizer's vocabulary has gaps in its ids; it cannot be written as vocab.txt")
+    (out / "vocab.txt").write_text("".join(f"{tok}\n" for tok, _ in by_id), encoding="utf-8")
+
+
+def save_tokenizer(tokenizer, out: str | Path) -> None:
+    """save_pretrained plus vocab.txt, so every model dir pocketbert writes satisfies the contract."""
+    tokenizer.save_pretrained(out)
+    write_vocab_txt(tokenizer, out)
