@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.models import load_config, load_tokenizer, resolve_model
+from pocketbert.core.models import load_config, load_tokenizer, resolve_model, save_tokenizer
 from pocketbert.core.qa import make_features
 from pocketbert.core.squad import QAExample, read_squad
 
@@ -227,7 +227,7 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
                                                                  doc_stride=doc_stride, max_query_len=max_query_len,
                                                                  device=pick_device(cfg.device)).items()})
         student.to("cpu").save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save_tokenizer(tokenizer, tmp)
         write_json(tmp / "eval_results.json", results)
     return results
 
@@ -275,6 +275,6 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
             results.update({f"eval_{k}": v for k, v in cls_scores(student, tokenizer, dev, max_len=max_len,
                                                                   device=pick_device(cfg.device)).items()})
         student.to("cpu").save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save_tokenizer(tokenizer, tmp)
         write_json(tmp / "eval_results.json", results)
     return results

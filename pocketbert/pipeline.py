@@ -28,7 +28,7 @@ DEMO_BENCH_WARMUP = 3
 
 
 def run_demo_distillation(out_dir: Path, minutes: float | None = DEFAULT_MINUTES, max_steps: int | None = None,
-                          config: Path = DEMO_CONFIG, echo=click.echo) -> Path:
+                          config: Path = DEMO_CONFIG, corpus: list[Path] | None = None, echo=click.echo) -> Path:
     """corpus -> prepare -> init-student -> distill into OUT; returns the student dir OUT/student.
 
     OUT/corpus.txt, OUT/data (prepared), OUT/init (copied layers, before training), OUT/distill (run dir:
@@ -43,11 +43,16 @@ def run_demo_distillation(out_dir: Path, minutes: float | None = DEFAULT_MINUTES
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    corpus = out_dir / "corpus.txt"
-    if not corpus.exists():
-        write_embedded_corpus(corpus)
-    echo("[1/5] prepare: pydoc_data.topics English text -> token memmap")
-    res = prepare([str(corpus)], DEMO_TEACHER, out_dir / "data", max_len=DEMO_MAX_LEN)
+    if corpus:
+        corpus_files = [str(c) for c in corpus]
+        echo(f"[1/5] prepare: {', '.join(corpus_files)} -> token memmap")
+    else:
+        embedded = out_dir / "corpus.txt"
+        if not embedded.exists():
+            write_embedded_corpus(embedded)
+        corpus_files = [str(embedded)]
+        echo("[1/5] prepare: pydoc_data.topics English text -> token memmap")
+    res = prepare(corpus_files, DEMO_TEACHER, out_dir / "data", max_len=DEMO_MAX_LEN)
     echo(f"      {res.meta['n_sequences']} sequences, {res.meta['n_tokens']} tokens"
          + (" (up to date)" if res.skipped else ""))
     echo(f"[2/5] init-student: teacher {DEMO_TEACHER} layers {DEMO_LAYERS} -> {out_dir / 'init'}")
@@ -125,15 +130,18 @@ def run_demo_bench(out_dir: Path, artifacts: list[Path], echo=click.echo) -> Pat
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build/demo"), show_default=True)
 @click.option("--minutes", type=float, default=DEFAULT_MINUTES, show_default=True, help="Training time budget.")
 @click.option("--max-steps", type=int, default=None, help="Optimizer steps (default: configs/demo.yaml's).")
+@click.option("--corpus", "corpus", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Text file(s), one document per line, instead of the embedded pydoc text (repeatable). "
+                   "General text distills a better sentence encoder than Python's docs (see README).")
 @click.option("--force", is_flag=True, help="Delete an existing OUT first.")
-def demo_cmd(out: Path, minutes: float, max_steps: int | None, force: bool) -> None:
+def demo_cmd(out: Path, minutes: float, max_steps: int | None, corpus: tuple[Path, ...], force: bool) -> None:
     """The whole pipeline offline on the packaged all-MiniLM-L6-v2 teacher (minutes on a laptop CPU)."""
     from pocketbert.core.atomic import check_output_dir
 
     check_output_dir(out, force)
     if force and out.is_dir():
         shutil.rmtree(out)
-    student = run_demo_distillation(out, minutes=minutes, max_steps=max_steps)
+    student = run_demo_distillation(out, minutes=minutes, max_steps=max_steps, corpus=list(corpus) or None)
     click.echo(f"[4/5] convert student and teacher ({DEMO_TASK}, seq {DEMO_SEQ_LEN}) with parity")
     artifacts = run_demo_conversion(out, student)
     click.echo(f"[5/5] host benchmark (LiteRT XNNPACK, {DEMO_BENCH_THREADS[0]} threads) and report")
