@@ -37,5 +37,14 @@ javac --release 17 -encoding UTF-8 -cp "$BUILD/main:$CP_LIBS" -d "$BUILD/test" "
 # Every compiled top-level class named *Test is a test class (nested classes carry a '$').
 mapfile -t CLASSES < <(cd "$BUILD/test" && find . -name '*Test.class' ! -name '*$*' | sed -e 's|^\./||' -e 's|\.class$||' -e 's|/|.|g' | sort)
 echo "Java qa-core: running ${#CLASSES[@]} test classes (golden vectors: $GOLDEN_DIR)"
+status=0
 java -Dpocketbert.golden.dir="$GOLDEN_DIR" -cp "$BUILD/main:$BUILD/test:$CP_LIBS" \
-  org.junit.runner.JUnitCore "${CLASSES[@]}"
+  org.junit.runner.JUnitCore "${CLASSES[@]}" | tee "$BUILD/junit.log" || status=$?
+# JUnit 4 closes with "OK (N tests)" or "Tests run: N,  Failures: F"; restate it as the plain closing line CI reads.
+if ok=$(grep -oE '^OK \(([0-9]+) tests?\)' "$BUILD/junit.log"); then
+  echo "java qa-core: $(grep -oE '[0-9]+' <<<"$ok") passed, 0 failed"
+elif run=$(grep -oE 'Tests run: [0-9]+, +Failures: [0-9]+' "$BUILD/junit.log"); then
+  read -r total failed < <(grep -oE '[0-9]+' <<<"$run" | xargs)
+  echo "java qa-core: $((total - failed)) passed, $failed failed"
+fi
+exit "$status"
