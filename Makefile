@@ -40,7 +40,7 @@ test-java:
 	else echo "SKIP Java qa-core tests: no javac on PATH (or no android_demo/qa-core yet)"; fi
 
 demo: setup  ## distill the packaged MiniLM teacher, convert, check parity, bench, report (offline)
-	$(PB) demo --out build/demo
+	$(PB) demo --out build/demo --force
 
 bench: setup  ## BERT-base vs DistilBERT-base on this host, fp32 and int8, seq 384, report in build/report
 	$(PB) bench pair --teacher bert-base --student distilbert-base --seq-len 384 \

@@ -76,12 +76,12 @@ def run_demo_distillation(out_dir: Path, minutes: float | None = DEFAULT_MINUTES
     return student
 
 
-def run_demo_conversion(out_dir: Path, student: Path, echo=click.echo) -> list[Path]:
-    """Convert the student and the teacher for phones (parity-gated); returns the artifact dirs."""
+def run_demo_conversion(out_dir: Path, student: Path, echo=click.echo) -> list[tuple[str, Path]]:
+    """Convert the student and the teacher for phones (parity-gated); returns (role, artifact dir) pairs."""
     from pocketbert.convert.api import convert_model
     from pocketbert.core.manifest import load_manifest
 
-    artifacts: list[Path] = []
+    artifacts: list[tuple[str, Path]] = []
     rows = []
     for role, model in (("student", student), ("teacher", DEMO_TEACHER)):
         for fmt, precision in DEMO_ARTIFACTS:
@@ -93,7 +93,7 @@ def run_demo_conversion(out_dir: Path, student: Path, echo=click.echo) -> list[P
             worst = max((o.get("max_abs", 0.0) for o in parity.get("outputs", {}).values()), default=None)
             rows.append((role, fmt, precision, manifest["file_size_bytes"] / 2**20, parity["status"],
                          parity.get("task_agreement"), worst))
-            artifacts.append(dest)
+            artifacts.append((role, dest))
     echo(f"      {'model':<8} {'format':<8} {'precision':<13} {'size MB':>8}  {'parity':<9} {'agree':>6} {'max |diff|':>10}")
     for role, fmt, precision, size, status, agree, worst in rows:
         agree_s = f"{agree:.1%}" if agree is not None else "-"
@@ -104,17 +104,19 @@ def run_demo_conversion(out_dir: Path, student: Path, echo=click.echo) -> list[P
     return artifacts
 
 
-def run_demo_bench(out_dir: Path, artifacts: list[Path], echo=click.echo) -> Path:
+def run_demo_bench(out_dir: Path, artifacts: list[tuple[str, Path]], echo=click.echo) -> Path:
     """Host-bench the runnable artifacts (teacher vs student) and write the report; returns its index.html."""
     from pocketbert.bench.host import bench_host
     from pocketbert.bench.report import write_report
+    from pocketbert.core.manifest import load_manifest
 
-    runnable = [a for a in artifacts if "-ios-" not in a.name]  # Core ML runs only on macOS
+    # Core ML runs only on macOS, so the host bench takes the LiteRT artifacts.
+    runnable = {path: role for role, path in artifacts if load_manifest(path)["format"] != "coreml"}
     results = out_dir / "results.jsonl"
     results.unlink(missing_ok=True)
-    overrides = {str(a): {"model": {"name": f"minilm-{a.name.split('-')[0]}", "role": a.name.split("-")[0],
-                                    "weights": "trained"}} for a in runnable}
-    records = bench_host(runnable, threads=list(DEMO_BENCH_THREADS), runs=DEMO_BENCH_RUNS,
+    overrides = {str(path): {"model": {"name": f"minilm-{role}", "role": role, "weights": "trained"}}
+                 for path, role in runnable.items()}
+    records = bench_host(list(runnable), threads=list(DEMO_BENCH_THREADS), runs=DEMO_BENCH_RUNS,
                          warmup=DEMO_BENCH_WARMUP, out=results, overrides=overrides)
     by_key = {(r["model"]["role"], r["precision"]): r for r in records}
     for precision in sorted({r["precision"] for r in records}):
