@@ -11,7 +11,8 @@ from pocketbert.core.errors import PocketbertError
 from pocketbert.core.results import SCHEMA_VERSION, append_record, now_iso
 
 from pocketbert.bench.adb import Adb
-from pocketbert.bench.artifacts import Target, load_target, size_of
+from pocketbert.bench.artifacts import Target, load_target
+from pocketbert.core.manifest import artifact_size
 from pocketbert.bench.benchmark_log import BenchmarkLog, latency_block, parse_benchmark_log
 
 REMOTE_DIR = "/data/local/tmp/pocketbert"
@@ -125,7 +126,7 @@ def bench_android(paths, benchmark_binary: Path, out: Path, serial: str | None =
         log_file.write_text(text)
         log = parse_benchmark_log(text, source=f"benchmark_model on {device['name']} ({log_file})")
         record = record_from_log(log, device, model_block(target), target.precision, seq_len, n, str(log_file),
-                                 size_of(local), runtime_version, delegate, target.parity())
+                                 artifact_size(local), runtime_version, delegate, target.parity())
         append_record(out, record)
         records.append(record)
     adb.shell("rm", "-rf", REMOTE_DIR)

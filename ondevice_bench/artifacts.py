@@ -5,17 +5,16 @@ clear line up front instead of a runtime crash half-way through a long benchmark
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.manifest import MANIFEST_NAME as MANIFEST
+from pocketbert.core.manifest import artifact_sha256, artifact_size
 
-MANIFEST = "manifest.json"
 FORMATS = ("tflite", "onnx", "coreml")
-HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -55,24 +54,6 @@ class Target:
                 "cosine": min(cos) if cos else None}
 
 
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, or of a directory's files in sorted relative-path order (an .mlpackage)."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            while chunk := fh.read(HASH_CHUNK):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-def size_of(path: Path) -> int:
-    """Bytes on disk of a file or a directory tree."""
-    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def _manifest(dir_: Path) -> dict:
     path = dir_ / MANIFEST
     try:
@@ -92,13 +73,13 @@ def check_model_file(dir_: Path, manifest: dict, verify_hash: bool = True) -> No
     model = dir_ / manifest["model_file"]
     if not model.exists():
         raise PocketbertError(f"artifact {dir_}: model file {manifest['model_file']} is missing; re-run `pocketbert convert`")
-    size = size_of(model)
+    size = artifact_size(model)
     want = manifest.get("file_size_bytes")
     if want is not None and size != want:
         raise PocketbertError(
             f"artifact {dir_}: {manifest['model_file']} has {size} bytes but the manifest says {want} "
             "(truncated or replaced); copy it again or re-run `pocketbert convert`")
-    if verify_hash and manifest.get("sha256") and sha256_of(model) != manifest["sha256"]:
+    if verify_hash and manifest.get("sha256") and artifact_sha256(model) != manifest["sha256"]:
         raise PocketbertError(
             f"artifact {dir_}: sha256 of {manifest['model_file']} does not match the manifest (corrupt or replaced); "
             "copy it again or re-run `pocketbert convert`")

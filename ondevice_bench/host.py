@@ -9,7 +9,8 @@ from pathlib import Path
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.results import SCHEMA_VERSION, append_record, latency_summary, now_iso
 
-from pocketbert.bench.artifacts import Target, load_target, size_of
+from pocketbert.bench.artifacts import Target, load_target
+from pocketbert.core.manifest import artifact_size
 from pocketbert.bench.device_info import host_device, load_average
 from pocketbert.bench.worker import RESULT_PREFIX
 
@@ -65,7 +66,7 @@ def make_record(target: Target, seq_len: int, threads: int, result: dict, overri
         "init_ms": result["init_ms"],
         "first_inference_ms": result["first_inference_ms"],
         "peak_memory_bytes": result["peak_rss_bytes"],
-        "model_size_bytes": size_of(model_file) if target.kind != "pytorch" else _weights_size(target.path),
+        "model_size_bytes": artifact_size(model_file) if target.kind != "pytorch" else _weights_size(target.path),
         "accuracy": None,
         "source_file": str(model_file),
         "parity": target.parity(),

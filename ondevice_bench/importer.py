@@ -98,9 +98,9 @@ def log_record(text: str, source: str, facts: dict) -> dict:
               "memory_bytes": facts.get("memory_bytes")}
     size = None
     if target:
-        from pocketbert.bench.artifacts import size_of
+        from pocketbert.core.manifest import artifact_size
 
-        size = size_of(target.model_file(seq_len))
+        size = artifact_size(target.model_file(seq_len))
     return record_from_log(log, device, model, precision, int(seq_len), facts.get("threads"), source, size,
                            facts.get("runtime_version"), facts.get("delegate"), target.parity() if target else None)
 

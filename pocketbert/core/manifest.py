@@ -144,8 +144,10 @@ def artifact_size(path: str | Path) -> int:
 
 
 def artifact_sha256(path: str | Path) -> str:
-    """sha256 of a model file; for a dir (.mlpackage), of each file's relative path then bytes, in sorted order
-    (the same rule as ondevice_bench.artifacts.sha256_of, so bench verifies what convert wrote)."""
+    """sha256 of a model file; for a dir (.mlpackage), of each file's relative path then bytes, in sorted order.
+
+    The one rule for both sides: convert writes it into the manifest, bench recomputes it to catch truncation.
+    """
     path = Path(path)
     digest = hashlib.sha256()
     for f in _files_of(path):
