@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pocketbert.bench.pair import build_model
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,37 +34,11 @@ BASE_PARITY_N = 16
 REAL_PARITY_N = 256
 STUDENT_LAYERS = "0,2,4"
 
-# Configs of the public checkpoints (bert-base-uncased, distilbert-base-uncased), written out so no download is needed.
-BERT_BASE = dict(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                 intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
-DISTILBERT_BASE = dict(vocab_size=30522, dim=768, n_layers=6, n_heads=12, hidden_dim=3072,
-                       max_position_embeddings=512)
-
 BASE_RUNS = [("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8-dynamic"), ("onnx", "fp32"),
              ("onnx", "int8-dynamic"), ("coreml", "fp16"), ("coreml", "int8"), ("coreml", "palettize4")]
 REAL_RUNS = [("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8-dynamic"), ("tflite", "int8-weight"),
              ("onnx", "fp32"), ("onnx", "int8-dynamic"), ("coreml", "fp16"), ("coreml", "int8"),
              ("coreml", "palettize6"), ("coreml", "palettize4")]
-
-
-def save_base_model(arch: str, out: Path) -> Path:
-    """A random-weight QA model with the public checkpoint's config and the packaged uncased tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering, DistilBertConfig, \
-        DistilBertForQuestionAnswering
-
-    from pocketbert.core.models import packaged_teacher_dir
-
-    if (out / "config.json").is_file():
-        return out
-    torch.manual_seed(0)
-    if arch == "bert-base":
-        model = BertForQuestionAnswering(BertConfig(**BERT_BASE))
-    else:
-        model = DistilBertForQuestionAnswering(DistilBertConfig(**DISTILBERT_BASE))
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(str(packaged_teacher_dir())).save_pretrained(out)
-    return out
 
 
 def student_dir() -> Path:
@@ -126,7 +102,8 @@ def main() -> None:
     sizes: dict = {}
     if not args.skip_base:
         for arch in ("distilbert-base", "bert-base"):
-            model = save_base_model(arch, OUT / "models" / arch)
+            # Random weights with the public checkpoint's config (the same builder as `bench pair`).
+            model = build_model(arch, "qa", OUT / "models" / arch)[0]
             for fmt, precision in BASE_RUNS:
                 rows.append(one(model, f"{arch} (random)", fmt, "qa", precision, SEQ_LEN, BASE_PARITY_N, None, sizes))
     if not args.skip_real:
