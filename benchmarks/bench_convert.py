@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pocketbert.bench.pair import build_model
+from pocketbert.bench_pair import build_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -9,35 +9,30 @@ import datetime as _dt
 import os
 import shutil
 import time
-from importlib import metadata
 from pathlib import Path
 
 from pocketbert.convert.specs import PRECISIONS, input_specs, output_specs, signature_name
+from pocketbert.core.device_info import package_version
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_PARITY_N
+from pocketbert.core.manifest import MANIFEST_NAME
+from pocketbert.core.outputs import Marker
+from pocketbert.core.runtime import COREML_COMPUTE_UNITS
 from pocketbert.core.models import write_vocab_txt
 
 FORMAT_ALIASES = {"android": "tflite", "litert": "tflite", "ios": "coreml", "tflite": "tflite", "coreml": "coreml",
                   "onnx": "onnx"}
-COREML_COMPUTE_UNITS = ("all", "cpu_and_ne", "cpu_and_gpu", "cpu_only")
 DEFAULT_MIN_IOS = 16
-# Below iOS 18 an ML program may have only one input with EnumeratedShapes (coremltools rule).
-COREML_MULTI_SHAPE_MIN_IOS = 18
 # Tokenizer files copied next to the model so the app and `parity` need nothing else.
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 VERSIONED_PACKAGES = ("pocketbert", "torch", "transformers", "litert-torch", "ai-edge-quantizer", "ai-edge-litert",
                       "coremltools", "onnx", "onnxruntime")
-DEFAULT_PARITY_N = 64
-
-
-def _version(pkg: str) -> str | None:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return None
+# An artifact dir is recognized by its manifest; `--force` replaces only such dirs (pocketbert.core.outputs).
+MARKER = Marker("convert", MANIFEST_NAME, ("format", "model_file"))
 
 
 def versions() -> dict:
-    return {pkg.replace("-", "_"): _version(pkg) for pkg in VERSIONED_PACKAGES}
+    return {pkg.replace("-", "_"): package_version(pkg) for pkg in VERSIONED_PACKAGES}
 
 
 def check_args(fmt: str, task: str, seq_lens: list[int], precision: str, calibration=None, **opts) -> str:
@@ -58,11 +53,6 @@ def check_args(fmt: str, task: str, seq_lens: list[int], precision: str, calibra
     units = opts.get("compute_units", "all")
     if units not in COREML_COMPUTE_UNITS:
         raise PocketbertError(f"--compute-units {units!r}; choose one of {', '.join(COREML_COMPUTE_UNITS)}")
-    if fmt == "coreml" and len(seq_lens) > 1 and int(opts.get("min_ios", DEFAULT_MIN_IOS)) < COREML_MULTI_SHAPE_MIN_IOS:
-        raise PocketbertError(
-            f"several --seq-len on Core ML become enumerated shapes on all inputs, which coremltools allows only from "
-            f"iOS {COREML_MULTI_SHAPE_MIN_IOS}; pass --min-ios {COREML_MULTI_SHAPE_MIN_IOS} or a single --seq-len"
-        )
     if len(set(seq_lens)) != len(seq_lens):
         raise PocketbertError(f"--seq-len given twice ({', '.join(map(str, seq_lens))}); pass each length once")
     return fmt
@@ -192,14 +182,15 @@ def _export(fmt: str, source, tokenizer, seq_lens: list[int], precision: str, tm
                 float_path.unlink()
             sigs.append({"name": signature_name(s), "seq_len": s, "file": name})
         return sigs[-1]["file"], sigs, qinfo
-    from pocketbert.convert.coreml_export import export_coreml
+    from pocketbert.convert.coreml_export import coreml_layout, export_coreml
 
-    model_file = "model.mlpackage"
-    qinfo = export_coreml(source, seq_lens, precision, tmp / model_file,
-                          compute_units=opts.get("compute_units", "all"),
-                          min_ios=int(opts.get("min_ios", DEFAULT_MIN_IOS)))
-    sigs = [{"name": signature_name(s), "seq_len": s, "file": model_file} for s in sorted(seq_lens)]
-    return model_file, sigs, qinfo
+    min_ios = int(opts.get("min_ios", DEFAULT_MIN_IOS))
+    sigs, qinfo = [], None
+    for file, lens in coreml_layout(seq_lens, min_ios).items():  # one package, or one per length below iOS 18
+        qinfo = export_coreml(source, lens, precision, tmp / file, compute_units=opts.get("compute_units", "all"),
+                              min_ios=min_ios)
+        sigs += [{"name": signature_name(s), "seq_len": s, "file": file} for s in lens]
+    return sigs[-1]["file"], sigs, qinfo
 
 
 def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], precision: str, out: Path,
@@ -211,14 +202,15 @@ def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], p
     """
     from pocketbert.convert.parity import ParityError, render, run_parity
     from pocketbert.convert.wrappers import check_source, load_source
-    from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
+    from pocketbert.core.atomic import atomic_output_dir, write_json
     from pocketbert.core.manifest import validate_manifest
     from pocketbert.core.models import load_tokenizer
+    from pocketbert.core.outputs import check_output_dir
 
     seq_lens = list(seq_lens)
     fmt = check_args(fmt, task, seq_lens, precision, calibration, **opts)
     out = Path(out)
-    check_output_dir(out, force)
+    force = check_output_dir(out, force, MARKER, inputs=[model, data, calibration])
     check_source(model, task, seq_lens)
     tokenizer = load_tokenizer(model)
     source = load_source(model, task)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import click
 
 from pocketbert.convert.specs import PRECISIONS, TASKS
+from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_N
+from pocketbert.core.runtime import COREML_COMPUTE_UNITS
 
 DEFAULT_SEQ_LEN = 384
-DEFAULT_N = 64
 
 
 def _common(fmt: str, default_precision: str):
@@ -79,12 +80,13 @@ def android(model, task, seq_lens, precision, out, force, data, n, calibration) 
 
 @convert.command("ios")
 @_common("coreml", "fp16")
-@click.option("--compute-units", type=click.Choice(("all", "cpu_and_ne", "cpu_and_gpu", "cpu_only")), default="all",
+@click.option("--compute-units", type=click.Choice(tuple(COREML_COMPUTE_UNITS)), default="all",
               show_default=True, help="Core ML compute units the model is configured for.")
 @click.option("--min-ios", type=click.IntRange(min=16), default=16, show_default=True,
-              help="Minimum iOS deployment target of the ML program.")
+              help="Minimum iOS deployment target of the ML program (18+: several --seq-len share one package).")
 def ios(model, task, seq_lens, precision, out, force, data, n, compute_units, min_ios) -> None:
-    """Core ML ML program (.mlpackage): fp16 compute, enumerated shapes for several --seq-len, weight compression."""
+    """Core ML ML program (.mlpackage): fp16 compute, weight compression; several --seq-len become enumerated shapes
+    from --min-ios 18, else one model_seq_<S>.mlpackage per length."""
     _run("coreml", model, task, seq_lens, precision, out, force, data, n, compute_units=compute_units, min_ios=min_ios)
 
 

@@ -1,7 +1,9 @@
 """PyTorch -> Core ML ML program (.mlpackage) via torch.jit.trace + coremltools, with enumerated shapes.
 
 Several --seq-len become EnumeratedShapes (the Neural Engine can run each; a RangeDim would push Core ML to
-the GPU/CPU). Compute is fp16 unless --precision fp32; int8 / palettization compress weights afterwards.
+the GPU/CPU) from iOS 18; below iOS 18 coremltools allows enumerated shapes on one input only, so each length
+gets its own `model_seq_<S>.mlpackage` (`coreml_layout`) and the app loads the smallest that fits.
+Compute is fp16 unless --precision fp32; int8 / palettization compress weights afterwards.
 coremltools 9.0 is tested up to torch 2.7; the one incompatibility we hit with torch 2.14 (a 1-element array
 given to `int()`) is patched only while converting (`scalar_cast_patch`).
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.runtime import coreml_compute_unit, import_coremltools  # noqa: F401  (re-exported)
 
 AUTHOR = "pocketbert"
 LICENSE_NOTE = "Same license as the source model"
@@ -69,25 +72,28 @@ def _trace(source, seq_len: int):
         return torch.jit.trace(wrapper, args, strict=False)
 
 
-# coremltools logs "Failed to load _MLModelProxy" at import on Linux, where prediction is unavailable by design.
-COREML_IMPORT_LOGGER = "coremltools"
+# Below iOS 18 an ML program may have only one input with EnumeratedShapes (coremltools rule).
+COREML_MULTI_SHAPE_MIN_IOS = 18
+SINGLE_PACKAGE = "model.mlpackage"
 
 
-def import_coremltools():
-    """Import coremltools without its Linux-only import warnings (real conversion warnings still show)."""
-    logger = logging.getLogger(COREML_IMPORT_LOGGER)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        import coremltools
-    finally:
-        logger.setLevel(level)
-    return coremltools
+def coreml_file_name(seq_len: int) -> str:
+    return f"model_seq_{seq_len}.mlpackage"
+
+
+def coreml_layout(seq_lens: list[int], min_ios: int) -> dict[str, list[int]]:
+    """{package file: its sequence lengths}: one package with enumerated shapes when the target allows it
+    (one length, or iOS >= 18), else one static-shape package per length (iOS 16/17 apps still get buckets)."""
+    seq_lens = sorted(seq_lens)
+    if len(seq_lens) == 1 or min_ios >= COREML_MULTI_SHAPE_MIN_IOS:
+        return {SINGLE_PACKAGE: seq_lens}
+    return {coreml_file_name(s): [s] for s in seq_lens}
 
 
 def export_coreml(source, seq_lens: list[int], precision: str, path: Path, compute_units: str = "all",
                   min_ios: int = 16) -> dict | None:
-    """Convert, compress (int8/palettize), fill metadata, save .mlpackage; returns the quantization info."""
+    """Convert, compress (int8/palettize), fill metadata, save one .mlpackage holding every length in `seq_lens`
+    (enumerated shapes when several); returns the quantization info. `coreml_layout` decides the files."""
     ct = import_coremltools()
 
     from pocketbert import __version__
@@ -105,8 +111,7 @@ def export_coreml(source, seq_lens: list[int], precision: str, path: Path, compu
     target = getattr(ct.target, f"iOS{min_ios}", None)
     if target is None:
         raise PocketbertError(f"--min-ios {min_ios} is not a deployment target coremltools {ct.__version__} knows")
-    units = {"all": ct.ComputeUnit.ALL, "cpu_and_ne": ct.ComputeUnit.CPU_AND_NE,
-             "cpu_and_gpu": ct.ComputeUnit.CPU_AND_GPU, "cpu_only": ct.ComputeUnit.CPU_ONLY}[compute_units]
+    units = coreml_compute_unit(ct, compute_units)
     traced = _trace(source, smax)
     ct_logger = logging.getLogger("coremltools")
     old_level = ct_logger.level

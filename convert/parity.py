@@ -6,12 +6,14 @@ DESIGN.md: a public demo shipped fp16/int8 models whose accuracy had collapsed t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.parity_report import ParityReport
+from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_N
+from pocketbert.core.runtime import coreml_can_predict, load_artifact, model_files
 
 # fp32: max |artifact - torch| per output may not exceed this times max(1, max |torch|) (float reordering only).
 FP32_MAX_ABS = 1e-4
@@ -21,7 +23,6 @@ MIN_AGREEMENT = {"fp32": 0.99, "reduced": 0.97}
 MIN_AGREEMENT_MLM_REDUCED = 0.90
 # embed: an example "agrees" when cosine(artifact, torch) of its embedding reaches this.
 EMBED_MIN_COSINE = {"fp32": 0.9999, "reduced": 0.99}
-DEFAULT_N = 64
 
 
 class ParityError(PocketbertError):
@@ -31,28 +32,6 @@ class ParityError(PocketbertError):
         super().__init__(message)
         self.report = report
         self.manifest = manifest
-
-
-@dataclass
-class ParityReport:
-    status: str  # passed | failed | spec-only
-    runtime: str
-    n: int
-    outputs: dict[str, dict[str, float]] = field(default_factory=dict)
-    task_agreement: float | None = None
-    thresholds: dict = field(default_factory=dict)
-    note: str = ""
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, ok, detail) for the table
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("passed", "spec-only")
-
-    def as_manifest(self) -> dict:
-        return {
-            "status": self.status, "runtime": self.runtime, "n": self.n, "outputs": self.outputs,
-            "task_agreement": self.task_agreement, "thresholds": self.thresholds, "note": self.note,
-        }
 
 
 def precision_family(precision: str) -> str:
@@ -166,23 +145,6 @@ def numeric_parity(runner, source, tokenizer, manifest: dict, data, n: int) -> P
     return judge(report, task, precision, agreements)
 
 
-def model_files(artifact_dir: Path, manifest: dict) -> dict[int, Path]:
-    """{seq_len: model file} with a one-line error for a missing or truncated file."""
-    files = {}
-    for sig in manifest["signatures"]:
-        path = artifact_dir / sig["file"]
-        if not path.exists():
-            raise PocketbertError(f"artifact {artifact_dir}: model file {sig['file']} is missing; re-run `pocketbert convert`")
-        files[sig["seq_len"]] = path
-    main = artifact_dir / manifest["model_file"]
-    if main.is_file() and main.stat().st_size != manifest["file_size_bytes"]:
-        raise PocketbertError(
-            f"artifact {artifact_dir}: {manifest['model_file']} has {main.stat().st_size} bytes, the manifest says "
-            f"{manifest['file_size_bytes']} (truncated or replaced); re-run `pocketbert convert`"
-        )
-    return files
-
-
 def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=None, tokenizer=None,
                manifest: dict | None = None) -> ParityReport:
     """Parity of an artifact dir against its PyTorch source (`model` overrides the manifest's source_model).
@@ -190,26 +152,20 @@ def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=N
     `source`/`tokenizer`/`manifest` let convert reuse what it already loaded; the CLI passes none of them.
     Returns the report; it does not raise on failure (callers decide: convert aborts, the CLI exits 1).
     """
-    from pocketbert.convert.runners import CoreMLRunner, OnnxRunner, TFLiteRunner, coreml_can_predict
     from pocketbert.convert.wrappers import load_source
-    from pocketbert.core.manifest import load_manifest
+    from pocketbert.core.manifest import check_model_file, load_manifest
     from pocketbert.core.models import load_tokenizer
 
     artifact_dir = Path(artifact_dir)
-    if manifest is None:
+    if manifest is None:  # an artifact from disk: its files must be the ones the manifest describes
         manifest = load_manifest(artifact_dir)
-    files = model_files(artifact_dir, manifest)
-    fmt = manifest["format"]
-    if fmt == "coreml" and not coreml_can_predict():
+        check_model_file(artifact_dir, manifest)
+    model_files(artifact_dir, manifest)  # missing/truncated files fail here, before any model is loaded
+    if manifest["format"] == "coreml" and not coreml_can_predict():
         from pocketbert.convert.coreml_spec import check_coreml_spec
 
         return check_coreml_spec(artifact_dir, manifest)
-    if fmt == "tflite":
-        runner = TFLiteRunner(artifact_dir / manifest["model_file"])
-    elif fmt == "onnx":
-        runner = OnnxRunner(files)
-    else:
-        runner = CoreMLRunner(artifact_dir / manifest["model_file"])
+    runner = load_artifact(artifact_dir, manifest=manifest).backend  # the runtime layer evaluate and bench use too
     model = model or manifest["source_model"]
     if source is None:
         source = load_source(model, manifest["task"])

@@ -15,13 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.qa import DEFAULT_DOC_STRIDE, DEFAULT_MAX_QUERY_LEN
+from pocketbert.core.registry import PARITY_SAMPLES
 
 # Share of real tokens replaced by [MASK] for the mlm check (BERT's pre-training rate).
 MLM_MASK_RATE = 0.15
 # Question/stride budget as a share of the static length, so short test lengths (32, 64) still hold context.
 QA_QUERY_SHARE = 4
-QA_MAX_QUERY_LEN = 64
-QA_DOC_STRIDE = 128
+QA_MAX_QUERY_LEN = DEFAULT_MAX_QUERY_LEN  # the usual window at 384 (core.qa); shorter lengths get less
+QA_DOC_STRIDE = DEFAULT_DOC_STRIDE
 # Words taken from a context sentence to build a question about it.
 QA_QUESTION_WORDS = 6
 SEED = 0
@@ -162,7 +164,7 @@ def text_batch(tokenizer, input_names: list[str], seq_len: int, task: str, data,
     return batch
 
 
-def build_batch(tokenizer, task: str, input_names: list[str], seq_len: int, data=None, n: int = 64,
+def build_batch(tokenizer, task: str, input_names: list[str], seq_len: int, data=None, n: int = PARITY_SAMPLES,
                 qa_window: tuple[int, int] | None = None) -> ParityBatch:
     """The parity (or calibration) inputs for one static length; qa_window = (max_query_len, doc_stride)."""
     if n < 1:

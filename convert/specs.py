@@ -1,32 +1,28 @@
 """Input/output specs per (architecture, task): the names, dtypes and shapes every converter and app agree on.
 
-Kept free of torch imports so the CLI can validate arguments (and the manifest can be written) cheaply.
+Kept free of torch imports so the CLI can validate arguments (and the manifest can be written) cheaply. The facts
+(tasks, formats, precisions, model types) are the registry's (pocketbert/core/registry.py); this module shapes them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-TASKS = ("qa", "cls", "embed", "mlm")
-FORMATS = ("tflite", "coreml", "onnx")
+from pocketbert.core import registry
+from pocketbert.core.runtime import signature_name  # noqa: F401  (re-exported: the one spelling of `seq_<S>`)
+
+TASKS = tuple(registry.TASKS)
+FORMATS = tuple(registry.FORMATS)
 
 # model_type -> whether its embeddings take token_type_ids (DistilBERT has no segment embeddings).
-SUPPORTED_MODEL_TYPES = {"bert": True, "distilbert": False}
+SUPPORTED_MODEL_TYPES = registry.MODEL_TYPES
 
 # The config.architectures suffix that proves a model dir carries the head a task needs; a missing head
 # would be randomly initialised by from_pretrained and convert into a model that answers nonsense.
-TASK_HEAD_SUFFIX = {
-    "qa": "ForQuestionAnswering",
-    "cls": "ForSequenceClassification",
-    "mlm": "ForMaskedLM",
-    "embed": None,  # any BERT-family checkpoint has the encoder the embedding is pooled from
-}
+# None (embed): any BERT-family checkpoint has the encoder the embedding is pooled from.
+TASK_HEAD_SUFFIX = {name: t.head_suffix for name, t in registry.TASKS.items()}
 
 # Precisions each format accepts (the CLI shows these in --help and in the error message).
-PRECISIONS = {
-    "tflite": ("fp32", "fp16", "int8-dynamic", "int8-weight", "int8-full"),
-    "coreml": ("fp32", "fp16", "int8", "palettize4", "palettize6"),
-    "onnx": ("fp32", "int8-dynamic"),
-}
+PRECISIONS = {name: f.precisions for name, f in registry.FORMATS.items()}
 
 
 @dataclass(frozen=True)
@@ -48,12 +44,7 @@ def input_names(model_type: str) -> list[str]:
 
 
 def output_names(task: str) -> list[str]:
-    return {
-        "qa": ["start_logits", "end_logits"],
-        "cls": ["logits"],
-        "embed": ["embeddings"],
-        "mlm": ["logits"],
-    }[task]
+    return list(registry.TASKS[task].outputs)
 
 
 def input_specs(model_type: str, seq_len: int) -> list[TensorSpec]:
@@ -69,6 +60,3 @@ def output_specs(task: str, seq_len: int, hidden: int, num_labels: int, vocab_si
     }[task]
     return [TensorSpec(n, "float32", s) for n, s in zip(output_names(task), shapes)]
 
-
-def signature_name(seq_len: int) -> str:
-    return f"seq_{seq_len}"

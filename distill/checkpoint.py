@@ -6,6 +6,7 @@ RNG state (python, numpy, torch, cuda). Everything is stored as tensors / ints /
 """
 from __future__ import annotations
 
+import pickle
 import random
 import re
 from pathlib import Path
@@ -18,6 +19,8 @@ from pocketbert.core.errors import PocketbertError
 
 CHECKPOINT_DIR = "checkpoints"
 PATTERN = re.compile(r"^step-(\d{8})\.pt$")
+# What a resume reads from a checkpoint; one without them is treated as unreadable.
+REQUIRED_KEYS = ("model", "optimizer", "scheduler", "sampler", "step", "rng")
 
 
 def rng_state() -> dict:
@@ -65,8 +68,22 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict, keep: int, rng: dic
     return path
 
 
-def load_latest(run_dir: Path, map_location="cpu") -> dict:
+def load_latest(run_dir: Path, map_location="cpu", notice=print) -> dict:
+    """The newest readable checkpoint: a truncated newest one (disk full, killed copy) falls back to the one
+    before it (`keep_checkpoints` keeps two) with a notice; none readable is one line, not a traceback."""
     ckpts = list_checkpoints(run_dir)
     if not ckpts:
         raise PocketbertError(f"--resume: no checkpoint in {Path(run_dir) / CHECKPOINT_DIR}; start without --resume")
-    return torch.load(ckpts[-1], map_location=map_location, weights_only=True)
+    for path in reversed(ckpts):
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        else:
+            missing = [k for k in REQUIRED_KEYS if not isinstance(state, dict) or k not in state]
+            if not missing:
+                return state
+            problem = f"it lacks {', '.join(missing)}"
+        notice(f"notice: checkpoint {path} is unreadable ({problem}); trying the one before it")
+    raise PocketbertError(f"--resume: no readable checkpoint in {Path(run_dir) / CHECKPOINT_DIR} (all {len(ckpts)} are "
+                          "truncated or corrupt); start over with --force")

@@ -13,6 +13,8 @@ from pathlib import Path
 from pocketbert.core.errors import PocketbertError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# Held-out metrics that can pick OUT/best (names of distill/validation.py's METRICS, plus auto).
+BEST_METRICS = ("auto", "token_cos", "pooled_cos", "mlm_top1", "mlm_kl", "sts")
 
 
 @dataclass
@@ -60,6 +62,14 @@ class DistillConfig:
     checkpoint_every: int = 500     # optimizer steps between checkpoints (and one at the end)
     keep_checkpoints: int = 2
     tensorboard: bool = True
+    progress_every_s: float = 30.0  # wall seconds between progress lines inside an optimizer step (distill/progress.py)
+    # Held-out validation (distill/validation.py): a fixed share of the prepared sequences never trained on
+    # (ignored when --eval-data names another prepared dir), scored every eval_every optimizer steps (null: at
+    # each checkpoint); the best step by best_metric (auto: mlm_top1 with soft targets, else pooled_cos) is kept
+    # as OUT/best.
+    holdout: float = 0.01
+    eval_every: int | None = None
+    best_metric: str = "auto"
 
     def validate(self) -> "DistillConfig":
         if self.temperature <= 0:
@@ -79,6 +89,14 @@ class DistillConfig:
             raise PocketbertError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.precision not in PRECISIONS:
             raise PocketbertError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0 <= self.holdout < 0.5:
+            raise PocketbertError(f"holdout must be a share of the data in [0, 0.5), got {self.holdout}")
+        if self.progress_every_s < 0:
+            raise PocketbertError(f"progress_every_s must be >= 0 seconds, got {self.progress_every_s}")
+        if self.eval_every is not None and self.eval_every < 1:
+            raise PocketbertError(f"eval_every must be >= 1 optimizer steps (or null), got {self.eval_every}")
+        if self.best_metric not in BEST_METRICS:
+            raise PocketbertError(f"best_metric must be one of {', '.join(BEST_METRICS)}, got {self.best_metric!r}")
         if len(self.adam_betas) != 2:
             raise PocketbertError(f"adam_betas must be two numbers, got {self.adam_betas}")
         for pair in self.hidden_mse_pairs:
@@ -106,10 +124,12 @@ def _coerce(name: str, value):
             raise PocketbertError(f"{name} must be true or false, got {value!r}")
         return value
     if isinstance(default, float) or name in ("max_minutes", "student_dropout"):
+        if name == "holdout" and isinstance(value, str) and value.endswith("%"):
+            value = _percent(name, value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PocketbertError(f"{name} must be a number, got {value!r}")
         return float(value)
-    if isinstance(default, int) or name == "max_steps":
+    if isinstance(default, int) or name in ("max_steps", "eval_every"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise PocketbertError(f"{name} must be an integer, got {value!r}")
         return value
@@ -118,6 +138,13 @@ def _coerce(name: str, value):
             raise PocketbertError(f"{name} must be a list, got {value!r}")
         return value
     return value
+
+
+def _percent(name: str, text: str) -> float:
+    try:
+        return float(text[:-1]) / 100.0
+    except ValueError:
+        raise PocketbertError(f"{name} {text!r} is not a percentage like 1%") from None
 
 
 def load_config(path: Path | None = None, overrides: dict | None = None) -> DistillConfig:

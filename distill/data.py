@@ -70,8 +70,10 @@ class GroupedBatchSampler:
     """Length-grouped, shuffled, distributed-aware, resumable batches of dataset indices."""
 
     def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
-                 group_by_length: bool = True) -> None:
+                 group_by_length: bool = True, indices: np.ndarray | None = None) -> None:
         self.lengths = lengths
+        # The sequences this sampler may draw (all by default; the training side of a held-out split otherwise).
+        self.indices = np.arange(len(lengths)) if indices is None else np.asarray(indices, dtype=np.int64)
         self.batch_size = batch_size
         self.seed = seed
         self.rank = rank
@@ -89,7 +91,7 @@ class GroupedBatchSampler:
     def _epoch_plan(self) -> list[np.ndarray]:
         if self._plan is None:
             rng = np.random.default_rng([self.seed, self.state.epoch])
-            perm = rng.permutation(len(self.lengths))  # (n,)
+            perm = self.indices[rng.permutation(len(self.indices))]  # (n,)
             batches: list[np.ndarray] = []
             group = self.batch_size * GROUP_BATCHES
             for start in range(0, len(perm), group):
@@ -106,7 +108,7 @@ class GroupedBatchSampler:
         return self._plan
 
     def __len__(self) -> int:
-        n_batches = -(-len(self.lengths) // self.batch_size)
+        n_batches = -(-len(self.indices) // self.batch_size)
         return -(-n_batches // self.world_size)  # upper bound; exact when groups divide evenly
 
     def batches_per_epoch(self) -> int:

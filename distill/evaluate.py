@@ -12,12 +12,13 @@ import numpy as np
 import torch
 
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.models import load_config, load_tokenizer, resolve_model
-from pocketbert.core.qa import best_span, make_features
+from pocketbert.core.model_io import CLS_HEAD, INPUT_NAMES, QA_HEAD, cls_tensors, forward_inputs, pick_device
+from pocketbert.core.models import load_config, load_model, load_tokenizer
+from pocketbert.core.qa import DEFAULT_DOC_STRIDE, DEFAULT_MAX_QUERY_LEN, best_span, make_features
+from pocketbert.core.registry import TASKS
 from pocketbert.core.squad import QAExample, read_squad, squad_metrics
-from pocketbert.distill.finetune import CLS_HEAD, INPUT_NAMES, QA_HEAD, forward_inputs, pick_device
 
-MLM_HEAD_SUFFIXES = ("ForMaskedLM", "ForPreTraining")
+MLM_HEAD_SUFFIXES = (TASKS["mlm"].head_suffix, "ForPreTraining")  # pre-training checkpoints carry the MLM head
 
 
 def _require_head(model: str, suffixes: tuple[str, ...], task: str, hint: str) -> None:
@@ -28,14 +29,14 @@ def _require_head(model: str, suffixes: tuple[str, ...], task: str, hint: str) -
 
 @torch.no_grad()
 def qa_predictions(model, tokenizer, examples: list[QAExample], batch_size: int = 32, max_len: int = 384,
-                   doc_stride: int = 128, max_query_len: int = 64, device=None) -> dict[str, str]:
+                   doc_stride: int = DEFAULT_DOC_STRIDE, max_query_len: int = DEFAULT_MAX_QUERY_LEN, device=None) -> dict[str, str]:
     """Answer text per question id, decoded over all windows with `best_span`."""
     from tqdm.auto import tqdm
 
     device = device or torch.device("cpu")
     model.to(device).eval()
     preds: dict[str, str] = {}
-    for ex in tqdm(examples, desc="evaluate qa", unit="q", leave=False):
+    for ex in tqdm(examples, desc="evaluate qa", unit="q", leave=False, disable=None):
         feats = make_features(tokenizer, ex.question, ex.context, max_len, doc_stride, max_query_len)
         starts, ends = [], []
         for lo in range(0, feats.n_windows, batch_size):
@@ -54,8 +55,6 @@ def qa_scores(model, tokenizer, examples: list[QAExample], **kw) -> dict:
 @torch.no_grad()
 def cls_scores(model, tokenizer, data, batch_size: int = 64, max_len: int = 128, device=None) -> dict:
     """Accuracy, plus F1 of label 1 when the labels are binary."""
-    from pocketbert.distill.finetune import cls_tensors
-
     device = device or torch.device("cpu")
     model.to(device).eval()
     preds = []
@@ -73,13 +72,13 @@ def cls_scores(model, tokenizer, data, batch_size: int = 64, max_len: int = 128,
 
 
 def evaluate_qa(model: str, data: Path, batch_size: int = 32, limit: int | None = None, max_len: int = 384,
-                doc_stride: int = 128, max_query_len: int = 64, device: str = "auto") -> dict:
+                doc_stride: int = DEFAULT_DOC_STRIDE, max_query_len: int = DEFAULT_MAX_QUERY_LEN, device: str = "auto") -> dict:
     from transformers import AutoModelForQuestionAnswering
 
     examples = read_squad(data, limit)
     tokenizer = load_tokenizer(model)
     _require_head(model, (QA_HEAD,), "question-answering", "fine-tune it first with `pocketbert finetune qa`")
-    net = AutoModelForQuestionAnswering.from_pretrained(resolve_model(model))
+    net = load_model(AutoModelForQuestionAnswering, model)
     scores = qa_scores(net, tokenizer, examples, batch_size=batch_size, max_len=max_len, doc_stride=doc_stride,
                        max_query_len=max_query_len, device=pick_device(device))
     return {"task": "qa", "model": str(model), "data": str(data), **scores}
@@ -94,7 +93,7 @@ def evaluate_cls(model: str, data: Path, batch_size: int = 64, limit: int | None
     rows = read_cls_tsv(data, limit)
     tokenizer = load_tokenizer(model)
     _require_head(model, (CLS_HEAD,), "classification", "fine-tune it first with `pocketbert finetune cls`")
-    net = AutoModelForSequenceClassification.from_pretrained(resolve_model(model))
+    net = load_model(AutoModelForSequenceClassification, model)
     if rows.num_labels > net.config.num_labels:
         raise PocketbertError(f"{data} has label {rows.num_labels - 1} but model {model} knows {net.config.num_labels} labels")
     scores = cls_scores(net, tokenizer, rows, batch_size=batch_size, max_len=max_len, device=pick_device(device))
@@ -127,7 +126,7 @@ def evaluate_sts(model: str, data: Path, batch_size: int = 64, limit: int | None
     sts = read_sts(data, limit)
     tokenizer = load_tokenizer(model)
     dev = pick_device(device)
-    net = AutoModel.from_pretrained(resolve_model(model)).to(dev).eval()
+    net = load_model(AutoModel, model).to(dev).eval()
     a = embed(net, tokenizer, [p[0] for p in sts.pairs], batch_size, max_len, dev)
     b = embed(net, tokenizer, [p[1] for p in sts.pairs], batch_size, max_len, dev)
     cosine = (a * b).sum(-1).numpy()  # (n,)
@@ -148,13 +147,13 @@ def evaluate_mlm(model: str, data: Path, teacher: str | None = None, batch_size:
     hint = "masked-LM evaluation needs an MLM head (a distilled student or a *ForMaskedLM model)"
     _require_head(model, MLM_HEAD_SUFFIXES, "masked-LM", hint)
     dev = pick_device(device)
-    net = AutoModelForMaskedLM.from_pretrained(resolve_model(model)).to(dev).eval()
+    net = load_model(AutoModelForMaskedLM, model).to(dev).eval()
     t_net = None
     if teacher:
         _require_head(teacher, MLM_HEAD_SUFFIXES, "masked-LM", hint)
         if load_tokenizer(teacher).get_vocab() != tokenizer.get_vocab():
             raise PocketbertError(f"teacher {teacher} has a different vocabulary; agreement needs a shared tokenizer")
-        t_net = AutoModelForMaskedLM.from_pretrained(resolve_model(teacher)).to(dev).eval()
+        t_net = load_model(AutoModelForMaskedLM, teacher, what="teacher").to(dev).eval()
     gen = torch.Generator().manual_seed(seed)
     correct = agree = total = 0
     nll = 0.0

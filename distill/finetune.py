@@ -8,9 +8,7 @@ atomically, so a bad input never leaves a half-trained model behind.
 """
 from __future__ import annotations
 
-import inspect
 import math
-import random
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -18,17 +16,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
+from pocketbert.core.atomic import atomic_output_dir, write_json
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.models import load_config, load_tokenizer, resolve_model, save_tokenizer
-from pocketbert.core.qa import make_features
+from pocketbert.core.model_io import CLS_HEAD, INPUT_NAMES, QA_HEAD, cls_tensors, forward_inputs, pick_device
+from pocketbert.core.models import load_config, load_model, load_tokenizer, save_tokenizer
+from pocketbert.core.outputs import Marker, check_output_dir
+from pocketbert.core.qa import DEFAULT_DOC_STRIDE, DEFAULT_MAX_LEN, DEFAULT_MAX_QUERY_LEN, make_features
 from pocketbert.core.squad import QAExample, read_squad
+from pocketbert.distill.training import linear_warmup_decay, param_groups, seed_everything
 
-# Architecture-name suffixes that identify a task head in config.architectures.
-QA_HEAD = "ForQuestionAnswering"
-CLS_HEAD = "ForSequenceClassification"
 OTHER_HEADS = {"qa": CLS_HEAD, "cls": QA_HEAD}
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+# Every fine-tuned dir carries its results; `--force` replaces only such dirs (pocketbert.core.outputs).
+MARKER = Marker("finetune", "eval_results.json", ("task", "train_examples"))
 
 
 @dataclass
@@ -78,22 +77,15 @@ def cls_losses(student_out, batch: dict, teacher_out=None, temperature: float = 
     return ce, kd_loss(student_out.logits, teacher_out.logits, temperature)
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def forward_inputs(model, batch: dict) -> dict:
-    """The subset of model inputs the model's forward accepts (DistilBERT takes no token_type_ids)."""
-    accepted = inspect.signature(model.forward).parameters
-    return {k: batch[k] for k in INPUT_NAMES if k in batch and k in accepted}
+def check_max_len(max_len: int, *models: str | None) -> None:
+    """--max-len fits every model's position table (checked before tokenizing, not as an index error mid-step)."""
+    if max_len < 8:
+        raise PocketbertError(f"--max-len {max_len} is too short for real input; use at least 8")
+    for m in filter(None, models):
+        max_pos = getattr(load_config(m), "max_position_embeddings", None)
+        if max_pos is not None and max_len > max_pos:
+            raise PocketbertError(f"--max-len {max_len} is larger than {m}'s max_position_embeddings ({max_pos}); "
+                                  f"use at most {max_pos}")
 
 
 def check_head(model: str, task: str, role: str = "model") -> None:
@@ -140,10 +132,22 @@ def qa_train_features(tokenizer, examples: list[QAExample], max_len: int, doc_st
     return {k: torch.as_tensor(np.stack(v) if k in INPUT_NAMES else np.array(v)) for k, v in rows.items()}
 
 
+def trim_padding(batch: dict) -> dict:
+    """Dynamic padding: cut the (bs, seq) inputs to the longest real sequence of this batch.
+
+    Windows are padded to max_len when built; most SQuAD windows are far shorter, and attention/FFN cost grows
+    with the padded length, so a batch of 120-token windows at max_len 256 would pay twice for nothing. Padding is
+    always at the end (core.qa windows), so labels (positions inside the context) stay valid.
+    """
+    if "attention_mask" not in batch:
+        return batch
+    longest = max(1, int(batch["attention_mask"].sum(1).max()))
+    return {k: v[:, :longest] if k in INPUT_NAMES else v for k, v in batch.items()}  # (bs, seq) -> (bs, longest)
+
+
 def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, desc: str = "finetune") -> dict:
     """AdamW + linear warmup/decay over shuffled batches, grad accumulation, max_steps; returns training stats."""
     from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     device = pick_device(cfg.device)
     model.to(device).train()
@@ -154,19 +158,17 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     total_steps = max(1, math.ceil(batches_per_epoch * cfg.epochs / cfg.grad_accum))
     if cfg.max_steps:  # as in HF's Trainer, max_steps overrides epochs
         total_steps = cfg.max_steps
-    decay = [p for n_, p in model.named_parameters() if p.requires_grad and not n_.endswith("bias") and "LayerNorm" not in n_]
-    no_decay = [p for n_, p in model.named_parameters() if p.requires_grad and (n_.endswith("bias") or "LayerNorm" in n_)]
-    optim = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                               {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    sched = get_linear_schedule_with_warmup(optim, int(cfg.warmup * total_steps), total_steps)
+    optim = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    sched = linear_warmup_decay(optim, int(cfg.warmup * total_steps), total_steps, first_step_at_zero=True)
     gen = torch.Generator().manual_seed(cfg.seed)
     step = micro = 0
     sums = {"loss": 0.0, "ce": 0.0, "kd": 0.0}
     counted = 0
-    bar = tqdm(total=total_steps, desc=desc, unit="step")
+    bar = tqdm(total=total_steps, desc=desc, unit="step", disable=None)
     while step < total_steps:
         for idx in torch.randperm(n, generator=gen).split(cfg.batch_size):
-            batch = {k: v[idx].to(device) for k, v in tensors.items()}
+            batch = trim_padding({k: v[idx] for k, v in tensors.items()})
+            batch = {k: v.to(device) for k, v in batch.items()}
             out = model(**forward_inputs(model, batch))
             t_out = None
             if teacher is not None:
@@ -200,14 +202,15 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
 
 
 def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path, cfg: TrainConfig,
-                teacher: str | None = None, force: bool = False, max_len: int = 384, doc_stride: int = 128,
-                max_query_len: int = 64) -> dict:
+                teacher: str | None = None, force: bool = False, max_len: int = DEFAULT_MAX_LEN,
+                doc_stride: int = DEFAULT_DOC_STRIDE, max_query_len: int = DEFAULT_MAX_QUERY_LEN) -> dict:
     """Fine-tune `model` on SQuAD JSON; save an AutoModelForQuestionAnswering dir + eval_results.json to `out`."""
     from transformers import AutoModelForQuestionAnswering
 
     from pocketbert.distill.evaluate import qa_scores
 
-    check_output_dir(Path(out), force)
+    force = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
+    check_max_len(max_len, model, teacher)
     train = read_squad(train_file, cfg.limit_train)
     dev = read_squad(eval_file, cfg.limit_eval) if eval_file else None
     tokenizer = load_tokenizer(model)
@@ -216,8 +219,8 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
         check_teacher(teacher, "qa", tokenizer)
     seed_everything(cfg.seed)
     tensors = qa_train_features(tokenizer, train, max_len, doc_stride, max_query_len)
-    student = AutoModelForQuestionAnswering.from_pretrained(resolve_model(model))
-    t_model = AutoModelForQuestionAnswering.from_pretrained(resolve_model(teacher)) if teacher else None
+    student = load_model(AutoModelForQuestionAnswering, model)
+    t_model = load_model(AutoModelForQuestionAnswering, teacher, what="teacher") if teacher else None
     with atomic_output_dir(Path(out), force=force) as tmp:
         results = {"task": "qa", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "temperature": cfg.temperature, "train_examples": len(train)}
@@ -228,18 +231,11 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
                                                                  device=pick_device(cfg.device)).items()})
         student.to("cpu").save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp)
-        write_json(tmp / "eval_results.json", results)
+        write_json(tmp / MARKER.file, results)
     return results
 
 
 # --------------------------------------------------------------------------------------------------------------- cls
-def cls_tensors(tokenizer, texts: list[tuple[str, ...]], max_len: int) -> dict:
-    first = [t[0] for t in texts]
-    second = [t[1] for t in texts] if len(texts[0]) > 1 else None
-    enc = tokenizer(first, second, truncation=True, max_length=max_len, padding="max_length", return_tensors="pt")
-    return {k: enc[k] for k in INPUT_NAMES if k in enc}
-
-
 def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path, cfg: TrainConfig,
                  teacher: str | None = None, force: bool = False, max_len: int = 128) -> dict:
     """Fine-tune `model` on a GLUE-style TSV; save an AutoModelForSequenceClassification dir + eval_results.json."""
@@ -248,7 +244,8 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
     from pocketbert.core.datasets_io import read_cls_tsv
     from pocketbert.distill.evaluate import cls_scores
 
-    check_output_dir(Path(out), force)
+    force = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
+    check_max_len(max_len, model, teacher)
     train = read_cls_tsv(train_file, cfg.limit_train)
     dev = read_cls_tsv(eval_file, cfg.limit_eval) if eval_file else None
     num_labels = max(train.num_labels, dev.num_labels if dev else 0, 2)
@@ -265,8 +262,8 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
     seed_everything(cfg.seed)
     tensors = cls_tensors(tokenizer, train.texts, max_len)
     tensors["labels"] = torch.tensor(train.labels)
-    student = AutoModelForSequenceClassification.from_pretrained(resolve_model(model), num_labels=num_labels)
-    t_model = AutoModelForSequenceClassification.from_pretrained(resolve_model(teacher)) if teacher else None
+    student = load_model(AutoModelForSequenceClassification, model, num_labels=num_labels)
+    t_model = load_model(AutoModelForSequenceClassification, teacher, what="teacher") if teacher else None
     with atomic_output_dir(Path(out), force=force) as tmp:
         results = {"task": "cls", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "temperature": cfg.temperature, "train_examples": len(train.labels), "num_labels": num_labels}
@@ -276,5 +273,5 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
                                                                   device=pick_device(cfg.device)).items()})
         student.to("cpu").save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp)
-        write_json(tmp / "eval_results.json", results)
+        write_json(tmp / MARKER.file, results)
     return results

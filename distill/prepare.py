@@ -16,13 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.outputs import Marker
 
 FORMAT = "pocketbert-prepared"
 FORMAT_VERSION = 1
@@ -35,6 +38,16 @@ MAX_UNK_RATIO = 0.5
 # Documents handed to the fast tokenizer at once: large enough for its thread pool, small enough for flat memory.
 TOKENIZE_BATCH_DOCS = 1000
 HF_PREFIX = "hf:"
+# Training units: max_len chunks of documents, or single sentences (sentence-embedding distillation).
+UNITS = ("chunk", "sentence")
+# A sentence of this many tokens or fewer ([CLS] and [SEP] included) is a fragment ("Yes .", headings).
+MIN_SENTENCE_TOKENS = 5
+# Warn when more than this share of a corpus file's bytes is not text: not UTF-8, or control characters (random
+# bytes give ~60%; a Latin-1 file read as UTF-8 gives a few percent).
+MAX_NON_TEXT_SHARE = 0.3
+NON_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # U+FFFD: what an undecodable byte becomes
+# prepare's own file in its output dir; `--force` replaces only dirs that carry it (pocketbert.core.outputs).
+MARKER = Marker("prepare", "meta.json", ("format", "fingerprint"))
 
 
 @dataclass
@@ -42,6 +55,7 @@ class PrepareResult:
     out: Path
     meta: dict
     skipped: bool  # True when the output was already up to date
+    warnings: list[str] = field(default_factory=list)  # one line each, for the CLI to print
 
 
 def parse_hf_spec(spec: str) -> tuple[str, str | None, str]:
@@ -73,13 +87,19 @@ def check_corpus(paths: list[str]) -> None:
             raise PocketbertError(f"corpus path {p} is not a file; pass text files (one document per line)")
 
 
-def iter_file_documents(path: Path, doc_boundary: str, on_bytes=None) -> Iterator[str]:
-    """Stream documents from a UTF-8 text file: one per line, or blank-line separated paragraphs."""
+def iter_file_documents(path: Path, doc_boundary: str, on_bytes=None, on_non_text=None) -> Iterator[str]:
+    """Stream documents from a UTF-8 text file: one per line, or blank-line separated paragraphs.
+
+    Undecodable bytes become U+FFFD (one per bad byte); `on_non_text(n)` is told how many of those and of
+    control characters each line has (binary junk passed as a corpus).
+    """
     with open(path, "r", encoding="utf-8", errors="replace") as fh:
         block: list[str] = []
         for line in fh:
             if on_bytes is not None:
                 on_bytes(len(line.encode("utf-8", errors="replace")))
+            if on_non_text is not None:
+                on_non_text(len(NON_TEXT.findall(line)))
             text = line.strip()
             if doc_boundary == "line":
                 if text:
@@ -166,32 +186,47 @@ def load_meta(data_dir: Path) -> dict | None:
 
 
 def prepare(corpus: list[str], tokenizer_name: str, out: Path, max_len: int = DEFAULT_MAX_LEN,
-            doc_boundary: str = "line", force: bool = False, progress: bool = True) -> PrepareResult:
-    """Tokenize `corpus` into `out`; a no-op when `out` already holds the same inputs + tokenizer + settings."""
+            doc_boundary: str = "line", force: bool = False, progress: bool = True, unit: str = "chunk",
+            min_tokens: int | None = None) -> PrepareResult:
+    """Tokenize `corpus` into `out`; a no-op when `out` already holds the same inputs + tokenizer + settings.
+
+    unit "chunk": each document is cut into max_len chunks (MLM pre-training, the paper's setting); "sentence":
+    each document is split into sentences and each sentence is one sequence (sentence-embedding distillation:
+    short units, like the texts such a model embeds). Sequences of min_tokens or fewer (specials included) are
+    dropped (default MIN_CHUNK_TOKENS for chunks, MIN_SENTENCE_TOKENS for sentences).
+    """
     from tqdm import tqdm
 
     from pocketbert import __version__
     from pocketbert.core.atomic import atomic_output_dir, write_json
     from pocketbert.core.models import load_tokenizer
+    from pocketbert.core.outputs import check_output_dir
 
     out = Path(out)
     check_corpus(corpus)
-    if max_len <= MIN_CHUNK_TOKENS + 1:
-        raise PocketbertError(f"--max-len {max_len} is too small; chunks of <= {MIN_CHUNK_TOKENS} tokens are dropped")
+    existing = load_meta(out)
+    # A previous prepare output is derived data, ours to replace; anything else follows the --force rule.
+    replace = check_output_dir(out, force or existing is not None, MARKER, inputs=[*corpus, tokenizer_name])
+    if unit not in UNITS:
+        raise PocketbertError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    min_tokens = min_tokens if min_tokens is not None else (MIN_CHUNK_TOKENS if unit == "chunk" else MIN_SENTENCE_TOKENS)
+    if min_tokens < 2:
+        raise PocketbertError(f"--min-tokens must be >= 2 ([CLS] and [SEP]), got {min_tokens}")
+    if max_len <= min_tokens + 1:
+        raise PocketbertError(f"--max-len {max_len} is too small; sequences of <= {min_tokens} tokens are dropped")
     if doc_boundary not in ("line", "blank"):
         raise PocketbertError(f"--doc-boundary must be line or blank, got {doc_boundary!r}")
     tokenizer = load_tokenizer(tokenizer_name)
-    settings = {"max_len": max_len, "min_chunk_tokens": MIN_CHUNK_TOKENS, "max_unk_ratio": MAX_UNK_RATIO,
+    settings = {"max_len": max_len, "min_chunk_tokens": min_tokens, "max_unk_ratio": MAX_UNK_RATIO,
                 "doc_boundary": doc_boundary, "format_version": FORMAT_VERSION}
+    if unit != "chunk":  # keeps the fingerprint of chunked data unchanged
+        settings["unit"] = unit
     fingerprint = hashlib.sha256(json.dumps(
         {"inputs": input_fingerprint(corpus), "tokenizer": tokenizer_fingerprint(tokenizer), "settings": settings},
         sort_keys=True).encode()).hexdigest()
 
-    existing = load_meta(out)
     if existing is not None and existing.get("fingerprint") == fingerprint and not force:
         return PrepareResult(out, existing, skipped=True)
-    # A previous prepare output with other inputs is ours to replace; any other non-empty dir needs --force.
-    replace = force or existing is not None
 
     vocab_size = len(tokenizer)
     dtype = np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32
@@ -201,12 +236,13 @@ def prepare(corpus: list[str], tokenizer_name: str, out: Path, max_len: int = DE
     backend = _backend_for(tokenizer)
 
     counts = np.zeros(vocab_size, dtype=np.int64)
+    non_text: Counter[str] = Counter()  # corpus file -> undecodable bytes and control characters
     n_seq = n_tok = n_docs = dropped_short = dropped_unk = 0
     longest = 0
     total_bytes = sum(Path(p).stat().st_size for p in corpus if not p.startswith(HF_PREFIX))
     with atomic_output_dir(out, force=replace) as tmp, \
             open(tmp / "tokens.bin", "wb") as tok_fh, open(tmp / "offsets.bin", "wb") as off_fh, \
-            tqdm(total=total_bytes or None, unit="B", unit_scale=True, desc="prepare", disable=not progress) as bar:
+            tqdm(total=total_bytes or None, unit="B", unit_scale=True, desc="prepare", disable=None if progress else True) as bar:
         off_fh.write(np.zeros(1, dtype=np.int64).tobytes())
 
         def documents() -> Iterator[str]:
@@ -214,15 +250,25 @@ def prepare(corpus: list[str], tokenizer_name: str, out: Path, max_len: int = DE
                 if p.startswith(HF_PREFIX):
                     yield from iter_hf_documents(p)
                 else:
-                    yield from iter_file_documents(Path(p), doc_boundary, on_bytes=bar.update)
+                    yield from iter_file_documents(Path(p), doc_boundary, on_bytes=bar.update,
+                                                   on_non_text=lambda n, p=p: non_text.update({p: n}))
 
-        for docs in _batched(documents(), TOKENIZE_BATCH_DOCS):
+        def units() -> Iterator[str]:
+            if unit == "chunk":
+                yield from documents()
+                return
+            from pocketbert.core.corpus import split_sentences
+
+            for doc in documents():
+                yield from split_sentences(doc)
+
+        for docs in _batched(units(), TOKENIZE_BATCH_DOCS):
             encodings = backend.encode_batch(docs, add_special_tokens=False)
             n_docs += len(docs)
             pieces: list[np.ndarray] = []
             for enc in encodings:
                 for chunk in chunk_document(enc.ids, max_len, cls_id, sep_id):
-                    if len(chunk) <= MIN_CHUNK_TOKENS:
+                    if len(chunk) <= min_tokens:
                         dropped_short += 1
                         continue
                     arr = np.asarray(chunk, dtype=dtype)
@@ -242,7 +288,7 @@ def prepare(corpus: list[str], tokenizer_name: str, out: Path, max_len: int = DE
             longest = max(longest, int(lengths.max()))
         if n_seq == 0:
             raise PocketbertError(
-                f"the corpus gave no chunk longer than {MIN_CHUNK_TOKENS} tokens; pass text with real documents"
+                f"the corpus gave no {unit} longer than {min_tokens} tokens; pass text with real documents"
             )
         tok_fh.flush()
         off_fh.flush()
@@ -270,4 +316,15 @@ def prepare(corpus: list[str], tokenizer_name: str, out: Path, max_len: int = DE
             "pocketbert_version": __version__,
         }
         write_json(tmp / "meta.json", meta)
-    return PrepareResult(out, meta, skipped=False)
+    return PrepareResult(out, meta, skipped=False, warnings=non_text_warnings(non_text))
+
+
+def non_text_warnings(non_text: dict[str, int]) -> list[str]:
+    """One line per corpus file that is largely not text: the data was written, but it is likely noise."""
+    lines = []
+    for p, n in non_text.items():
+        size = Path(p).stat().st_size
+        if size and n / size > MAX_NON_TEXT_SHARE:
+            lines.append(f"warning: {n / size:.0%} of the bytes of {p} are not text (not UTF-8, or control "
+                         "characters: a binary file?); its sequences are mostly noise: check the --corpus list")
+    return lines

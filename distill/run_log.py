@@ -7,7 +7,9 @@ from pathlib import Path
 
 LOG_CSV = "log.csv"
 FIELDS = ("step", "epoch", "lr", "loss", "loss_ce", "loss_mlm", "loss_cos", "loss_mse", "loss_hidden_mse",
-          "loss_attn", "loss_value", "loss_pooled_cos", "loss_pooled_relation", "tokens_per_s", "elapsed_s")
+          "loss_attn", "loss_value", "loss_pooled_cos", "loss_pooled_relation", "tokens_per_s",
+          "elapsed_s", "val_token_cos", "val_pooled_cos", "val_mlm_top1", "val_mlm_kl", "val_sts")
+VAL_PREFIX = "val_"
 
 
 class RunLog:
@@ -49,6 +51,19 @@ class RunLog:
         terms = " ".join(f"{k[5:]}={row[k]:.4f}" for k in FIELDS if k.startswith("loss_") and k in row)
         self.echo(f"step {row['step']:>6} ep {row['epoch']} loss={row['loss']:.4f} ({terms}) "
                   f"lr={row['lr']:.2e} {row['tokens_per_s']:.0f} tok/s")
+
+    def log_validation(self, step: int, metrics: dict, best: bool) -> None:
+        """One CSV row (step + val_* columns only) and a console line per validation pass."""
+        if not self.enabled:
+            return
+        row = {"step": step, **{VAL_PREFIX + k: v for k, v in metrics.items()}}
+        self.writer.writerow({k: row.get(k, "") for k in FIELDS})
+        self.fh.flush()
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(f"validation/{k}", v, step)
+        text = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        self.echo(f"step {step:>6} held-out: {text}" + ("  (best so far)" if best else ""))
 
     def close(self) -> None:
         if self.enabled:

@@ -16,8 +16,13 @@ from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.models import save_tokenizer
+from pocketbert.core.outputs import Marker
+from pocketbert.core.registry import MODEL_TYPES
 
-SUPPORTED_MODEL_TYPES = ("bert", "distilbert")
+# Written into every student dir; `--force` replaces only dirs that carry it (pocketbert.core.outputs).
+MARKER = Marker("init-student", "student_init.json", ("student_layers_from_teacher",))
+
+SUPPORTED_MODEL_TYPES = tuple(MODEL_TYPES)
 # Architectures whose checkpoint holds a pre-training MLM head we can copy (and use for soft targets).
 MLM_ARCHITECTURES = frozenset({"BertForMaskedLM", "BertForPreTraining", "DistilBertForMaskedLM"})
 
@@ -131,16 +136,11 @@ def load_teacher(name_or_path: str, info: TeacherInfo | None = None):
     """The teacher with its MLM head when the checkpoint has one, else the bare encoder (no random head)."""
     from transformers import AutoModel, AutoModelForMaskedLM
 
-    from pocketbert.core.models import load_config, resolve_model
+    from pocketbert.core.models import load_config, load_model
 
-    resolved = resolve_model(name_or_path)
     info = info or teacher_info(load_config(name_or_path))
     cls = AutoModelForMaskedLM if info.has_mlm_head else AutoModel
-    try:
-        model = cls.from_pretrained(resolved)
-    except (OSError, ValueError) as exc:
-        raise PocketbertError(f"cannot load teacher {name_or_path}: {str(exc).splitlines()[0]}") from exc
-    return model.eval()
+    return load_model(cls, name_or_path, what="teacher").eval()
 
 
 def _encoder(model):
@@ -220,19 +220,43 @@ def build_student(teacher, info: TeacherInfo, layers: list[int], dim: int | None
     return student.eval()
 
 
+AUTO = "auto"
+
+
 def init_student(teacher_name: str, out: Path, layers_text: str | None = None, dim: int | None = None,
-                 force: bool = False) -> dict:
-    """Validate everything, then write the student dir atomically; returns a summary for the CLI."""
-    from pocketbert.core.atomic import atomic_output_dir, check_output_dir, write_json
+                 force: bool = False, n_layers: int | None = None, sample_data: Path | None = None,
+                 echo=None) -> dict:
+    """Validate everything, then write the student dir atomically; returns a summary for the CLI.
+
+    layers_text "auto": try the candidate maps of `n_layers` layers (default half the teacher's) and keep the one
+    whose copy agrees best with the teacher (distill/layer_choice.py) on the held-out slice of `sample_data`
+    (a prepared dir) or, without it, on the embedded English corpus.
+    """
+    from pocketbert.core.atomic import atomic_output_dir, write_json
     from pocketbert.core.models import load_config, load_tokenizer, model_slug
+    from pocketbert.core.outputs import check_output_dir
 
     out = Path(out)
-    check_output_dir(out, force)
+    force = check_output_dir(out, force, MARKER, inputs=[teacher_name])
     info = teacher_info(load_config(teacher_name))
-    layers = parse_layers(layers_text, info.n_layers)
+    auto = str(layers_text).strip().lower() == AUTO
+    if auto:
+        n_layers = n_layers or max(1, info.n_layers // 2)
+        if not 1 <= n_layers <= info.n_layers:
+            raise PocketbertError(f"--n-layers {n_layers} does not fit the teacher's {info.n_layers} layers")
+        if sample_data is not None and not Path(sample_data).is_dir():
+            raise PocketbertError(f"--sample-data {sample_data} is not a prepared dir; make one with `pocketbert prepare`")
+        layers = list(range(n_layers))  # placeholder for the width check below
+    else:
+        if n_layers is not None:
+            raise PocketbertError("--n-layers goes with --layers auto; with explicit --layers the count is theirs")
+        layers = parse_layers(layers_text, info.n_layers)
     student_config(info, len(layers), dim)  # width check before loading weights
     tokenizer = load_tokenizer(teacher_name)
     teacher = load_teacher(teacher_name, info)
+    ranking = None
+    if auto:
+        layers, ranking = _choose_layers(teacher, info, tokenizer, n_layers, sample_data, echo)
     student = build_student(teacher, info, layers, dim)
     summary = {
         "teacher": str(teacher_name),
@@ -245,8 +269,35 @@ def init_student(teacher_name: str, out: Path, layers_text: str | None = None, d
         "params": sum(p.numel() for p in student.parameters()),
         "teacher_params": sum(p.numel() for p in teacher.parameters()),
     }
+    if ranking is not None:
+        summary["layer_choice"] = {"metric": "pooled_cos", "sample": str(sample_data) if sample_data else "embedded corpus",
+                                   "candidates": [{"layers": c.layers, "pooled_cos": round(c.pooled_cos, 5),
+                                                   "token_cos": round(c.token_cos, 5)} for c in ranking]}
     with atomic_output_dir(out, force=force) as tmp:
         student.save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp)
-        write_json(tmp / "student_init.json", summary)
+        write_json(tmp / MARKER.file, summary)
     return summary
+
+
+def _choose_layers(teacher, info: TeacherInfo, tokenizer, n_layers: int, sample_data: Path | None, echo):
+    """(best map, ranking) by agreement of each copied-layer student with the teacher on unlabelled text."""
+    from pocketbert.distill import layer_choice
+
+    if sample_data is not None:
+        batches = layer_choice.prepared_batches(Path(sample_data), tokenizer.pad_token_id)
+    else:
+        from pocketbert.core.corpus import embedded_sentences
+
+        sents = embedded_sentences()
+        stride = max(1, len(sents) // layer_choice.SAMPLE_SEQUENCES)  # spread over every topic, not the first few
+        batches = layer_choice.sample_batches(tokenizer, sents[::stride], max_len=128)
+
+    def progress(i, n, cand):
+        if echo is not None:
+            echo(f"  [{i}/{n}] layers {','.join(map(str, cand.layers)):<12} pooled cos {cand.pooled_cos:.4f}  "
+                 f"token cos {cand.token_cos:.4f}")
+
+    ranking = layer_choice.score_maps(teacher, info, batches, n_layers, build_student=build_student,
+                                      encoder_of=_encoder, progress=progress)
+    return ranking[0].layers, ranking

@@ -4,12 +4,15 @@ Heavy imports (torch, transformers) happen inside the commands so `pocketbert --
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from pocketbert.core import qa as qa_defaults
 
+# Text length for cls / sts on model dirs (artifacts carry their own lengths).
+DEFAULT_TEXT_MAX_LEN = 128
 TEACHER_HELP = "task model (same task, same vocab) whose start/end or class distributions the student also matches"
 
 
@@ -86,11 +89,34 @@ def finetune_cls_cmd(**kw) -> None:
 
 @click.group("evaluate")
 def evaluate() -> None:
-    """Score a model: SQuAD EM/F1 (qa), accuracy (cls), STS-B Spearman (sts), masked-LM accuracy (mlm)."""
+    """Score a model: SQuAD EM/F1 (qa), accuracy (cls), STS-B Spearman (sts), masked-LM accuracy (mlm).
+
+    qa, cls and sts also take a converted artifact dir as --model: it runs on this machine with the apps' windows
+    and signature choice, next to its PyTorch source (agreement).
+    """
+
+
+def _is_eval_results(path: Path) -> bool:
+    """An earlier `evaluate --out` file (JSON object with task and model), which a new run may overwrite."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"task", "model"} <= data.keys()
+
+
+def _check_eval_out(ctx, param, value: Path | None) -> Path | None:
+    """Checked while parsing, i.e. before the model is loaded: a bad --out must not cost a whole evaluation."""
+    from pocketbert.core.outputs import check_output_file
+
+    if value is not None:
+        check_output_file(value, _is_eval_results, "an `evaluate` results JSON")
+    return value
 
 
 def _eval_options(fn):
-    fn = click.option("--out", "out", default=None, type=click.Path(path_type=Path), help="write the results as JSON here")(fn)
+    fn = click.option("--out", "out", default=None, type=click.Path(path_type=Path), callback=_check_eval_out,
+                      help="write the results as JSON here (a new file, or an earlier evaluate results JSON)")(fn)
     fn = click.option("--limit", default=None, type=click.IntRange(min=1), help="use only the first N examples")(fn)
     fn = click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))(fn)
     fn = click.option("--data", required=True, type=click.Path(path_type=Path), help="input data file")(fn)
@@ -98,36 +124,105 @@ def _eval_options(fn):
     return fn
 
 
+def _artifact_options(fn):
+    """Options for `--model ARTIFACT_DIR` (a converted model run as the apps run it)."""
+    fn = click.option("--results", default=None, type=click.Path(path_type=Path),
+                      help="artifact only: append an accuracy record to this results JSONL (for `pocketbert report`)")(fn)
+    fn = click.option("--threads", default=None, type=click.IntRange(min=1),
+                      help="artifact only: runtime threads (default: the runtime's own)")(fn)
+    fn = click.option("--no-compare", is_flag=True, help="artifact only: skip running the PyTorch source model")(fn)
+    fn = click.option("--source", default=None,
+                      help="artifact only: PyTorch model to compare with (default: the manifest's source_model)")(fn)
+    return fn
+
+
+def _evaluate_artifact(task: str, model: str, data: Path, limit, out, batch_size, source, no_compare, threads,
+                       results, **model_only) -> bool:
+    """Run `evaluate TASK` on an artifact dir; False when `model` is not one (the PyTorch path then runs)."""
+    from pocketbert.core.runtime import is_artifact_dir
+
+    if not is_artifact_dir(model):
+        given = [name for name, value in (("--source", source), ("--no-compare", no_compare), ("--threads", threads),
+                                          ("--results", results)) if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} apply to artifact dirs (with manifest.json); {model} is not one")
+        return False
+    given = [f"--{k.replace('_', '-')}" for k, v in model_only.items() if v is not None]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: an artifact carries its own lengths and windows (manifest.json); "
+                               "drop the option")
+    for flag, path in (("--out", out), ("--results", results)):
+        if path is not None and Path(path).is_dir():
+            raise click.UsageError(f"{flag} {path} is a directory; pass a file path")
+    from pocketbert.core.artifact_eval import evaluate_artifact
+
+    res = evaluate_artifact(model, task, data, limit=limit, source=source, compare=not no_compare, threads=threads,
+                            batch_size=batch_size, results=results)
+    _finish(f"evaluate {task}: {model} ({res['format']} {res['precision']})", _flatten(res), out, full=res)
+    if results is not None:
+        click.echo(f"appended an accuracy record to {results}")
+    return True
+
+
+def _flatten(results: dict, prefix: str = "") -> dict:
+    """Nested dicts (windows per signature, source scores) as `a.b` rows for the table."""
+    flat = {}
+    for key, value in results.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 @evaluate.command("qa")
 @_eval_options
-@click.option("--max-len", default=qa_defaults.DEFAULT_MAX_LEN, show_default=True, type=int)
-@click.option("--doc-stride", default=qa_defaults.DEFAULT_DOC_STRIDE, show_default=True, type=int)
-def evaluate_qa_cmd(model, data, batch_size, limit, out, max_len, doc_stride) -> None:
-    """SQuAD v1.1 EM/F1 of a QA model on a SQuAD JSON file."""
+@_artifact_options
+@click.option("--max-len", default=None, type=int, help=f"model dirs only [default: {qa_defaults.DEFAULT_MAX_LEN}]")
+@click.option("--doc-stride", default=None, type=int, help=f"model dirs only [default: {qa_defaults.DEFAULT_DOC_STRIDE}]")
+def evaluate_qa_cmd(model, data, batch_size, limit, out, source, no_compare, threads, results, max_len, doc_stride) -> None:
+    """SQuAD v1.1 EM/F1 of a QA model dir, or of an artifact dir run as the apps run it (+ agreement with its source).
+
+    Example: pocketbert evaluate qa --model build/android/student-qa-int8 --data dev.json --out build/eval.json
+    """
+    if _evaluate_artifact("qa", model, data, limit, out, batch_size, source, no_compare, threads, results,
+                          max_len=max_len, doc_stride=doc_stride):
+        return
     from pocketbert.distill.evaluate import evaluate_qa
 
     _finish(f"evaluate qa: {model}", evaluate_qa(model, data, batch_size=batch_size, limit=limit,
-                                                 max_len=max_len, doc_stride=doc_stride), out)
+                                                 max_len=max_len or qa_defaults.DEFAULT_MAX_LEN,
+                                                 doc_stride=doc_stride or qa_defaults.DEFAULT_DOC_STRIDE), out)
 
 
 @evaluate.command("cls")
 @_eval_options
-@click.option("--max-len", default=128, show_default=True, type=int)
-def evaluate_cls_cmd(model, data, batch_size, limit, out, max_len) -> None:
-    """Accuracy (and F1 for binary labels) of a classifier on a GLUE-style TSV."""
+@_artifact_options
+@click.option("--max-len", default=None, type=int, help=f"model dirs only [default: {DEFAULT_TEXT_MAX_LEN}]")
+def evaluate_cls_cmd(model, data, batch_size, limit, out, source, no_compare, threads, results, max_len) -> None:
+    """Accuracy (and F1 for binary labels) of a classifier (model dir or artifact dir) on a GLUE-style TSV."""
+    if _evaluate_artifact("cls", model, data, limit, out, batch_size, source, no_compare, threads, results,
+                          max_len=max_len):
+        return
     from pocketbert.distill.evaluate import evaluate_cls
 
-    _finish(f"evaluate cls: {model}", evaluate_cls(model, data, batch_size=batch_size, limit=limit, max_len=max_len), out)
+    _finish(f"evaluate cls: {model}", evaluate_cls(model, data, batch_size=batch_size, limit=limit,
+                                                   max_len=max_len or DEFAULT_TEXT_MAX_LEN), out)
 
 
 @evaluate.command("sts")
 @_eval_options
-@click.option("--max-len", default=128, show_default=True, type=int)
-def evaluate_sts_cmd(model, data, batch_size, limit, out, max_len) -> None:
-    """Spearman correlation of mean-pooled embedding cosine with STS-B gold scores (no fine-tuning)."""
+@_artifact_options
+@click.option("--max-len", default=None, type=int, help=f"model dirs only [default: {DEFAULT_TEXT_MAX_LEN}]")
+def evaluate_sts_cmd(model, data, batch_size, limit, out, source, no_compare, threads, results, max_len) -> None:
+    """Spearman correlation of mean-pooled embedding cosine with STS-B gold scores (model dir, or embed artifact)."""
+    if _evaluate_artifact("sts", model, data, limit, out, batch_size, source, no_compare, threads, results,
+                          max_len=max_len):
+        return
     from pocketbert.distill.evaluate import evaluate_sts
 
-    _finish(f"evaluate sts: {model}", evaluate_sts(model, data, batch_size=batch_size, limit=limit, max_len=max_len), out)
+    _finish(f"evaluate sts: {model}", evaluate_sts(model, data, batch_size=batch_size, limit=limit,
+                                                   max_len=max_len or DEFAULT_TEXT_MAX_LEN), out)
 
 
 @evaluate.command("mlm")
@@ -168,12 +263,13 @@ def _print_results(title: str, results: dict) -> None:
     Console().print(table)
 
 
-def _finish(title: str, results: dict, out: Path | None) -> None:
+def _finish(title: str, results: dict, out: Path | None, full: dict | None = None) -> None:
+    """Print the table; write `full` (default: the printed results) as JSON to `out`."""
     from pocketbert.core.atomic import write_json
 
     _print_results(title, results)
     if out is not None:
-        write_json(Path(out), results)
+        write_json(Path(out), full if full is not None else results)
         click.echo(f"wrote {out}")
 
 

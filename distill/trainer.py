@@ -23,11 +23,17 @@ from torch import nn
 
 from pocketbert.core.errors import PocketbertError
 from pocketbert.distill.config import DistillConfig
+from pocketbert.distill.cpu_linear import use_onednn_linears
+from pocketbert.distill.training import choose_precision, linear_warmup_decay  # noqa: F401 (used by distill())
+from pocketbert.distill.training import param_groups as _param_groups
+from pocketbert.distill.training import seed_everything as _seed_everything
 
 RUN_CONFIG = "config.yaml"
 RUN_INFO = "run.json"
 SUMMARY = "train_summary.json"
 FINAL_DIR = "final"
+BEST_DIR = "best"
+BEST_INFO = "best.json"
 
 
 class TrainingInterrupted(RuntimeError):
@@ -106,6 +112,8 @@ class Teacher:
         self.encoder = _encoder(model)
         for p in model.parameters():
             p.requires_grad_(False)
+        if next(model.parameters()).device.type == "cpu":
+            use_onednn_linears(model)  # fp32 forward GEMMs ~1.4x faster on CPU, same precision (cpu_linear.py)
 
     @torch.no_grad()
     def __call__(self, input_ids, attention_mask, logit_mask, need_hidden_states: bool):
@@ -163,23 +171,6 @@ def code_version() -> dict:
     return info
 
 
-def choose_precision(requested: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, use a grad scaler). auto: bf16 where the GPU has it, else fp16 on GPU, fp32 on CPU."""
-    if requested == "fp32" or (requested == "auto" and device.type != "cuda"):
-        return None, False
-    if requested == "fp16" and device.type != "cuda":
-        raise PocketbertError("precision fp16 needs a CUDA device; use bf16 or fp32 on CPU")
-    if requested == "bf16" or (requested == "auto" and torch.cuda.is_bf16_supported()):
-        return torch.bfloat16, False
-    return torch.float16, True
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def _check_student(student_dir: str, info):
     """The student's config, checked against the teacher (DistilBERT, same vocab, not wider)."""
     from pocketbert.core.models import load_config
@@ -207,41 +198,24 @@ def _validate_pairs(pairs, n_teacher: int, n_student: int) -> None:
             )
 
 
-def _prepare_run_dir(out: Path, resume: bool, force: bool) -> None:
-    if resume:
-        return
-    if out.exists() and not out.is_dir():
-        raise PocketbertError(f"output path {out} exists and is not a directory; choose another --out")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise PocketbertError(f"run dir {out} already exists; pass --resume to continue it, --force to start over, "
-                                  "or choose another --out")
+def _prepare_run_dir(out: Path, resume: bool, force: bool, inputs=(), final_dir: Path | None = None) -> None:
+    """--force replaces only a run dir (run.json) or an empty dir, never an input (pocketbert.core.outputs)."""
+    from pocketbert.core.outputs import Marker
+    from pocketbert.distill.run_dir import check_run_dir
 
-
-def _param_groups(model: nn.Module, weight_decay: float):
-    """AdamW groups: no weight decay on biases and LayerNorm weights (as BERT and DistilBERT did)."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
-    """Linear warmup from 0 to the peak lr over `warmup_steps`, then linear decay to 0 at `total_steps`."""
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    check_run_dir(out, resume, force, Marker("distill", RUN_INFO, ("code_version", "teacher")), inputs, final_dir)
 
 
 # --------------------------------------------------------------------------------------------- main entry
 def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, config: DistillConfig,
-            resume: bool = False, force: bool = False, final_dir: Path | None = None,
-            stop_after_step: int | None = None, echo=print) -> dict:
-    """Run (or resume) a distillation; returns the summary also written to OUT/train_summary.json."""
+            resume: bool = False, force: bool = False, final_dir: Path | None = None, allow_config_change: bool = False,
+            stop_after_step: int | None = None, echo=print, eval_data: Path | None = None,
+            eval_sts: Path | None = None) -> dict:
+    """Run (or resume) a distillation; returns the summary also written to OUT/train_summary.json.
+
+    eval_data: a prepared dir scored instead of the held-out slice of `data_dir`; eval_sts: an STS-B style file
+    scored as an extra held-out probe (distill/validation.py).
+    """
     import yaml
     from transformers import AutoModelForMaskedLM
 
@@ -251,9 +225,12 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     from pocketbert.distill import losses
     from pocketbert.distill.data import GroupedBatchSampler, PreparedData
     from pocketbert.distill.masking import Masker, token_weights
+    from pocketbert.distill.progress import StepProgress
+    from pocketbert.distill.run_dir import check_resume_config
     from pocketbert.distill.run_log import RunLog
     from pocketbert.core.models import save_tokenizer
     from pocketbert.distill.student_init import load_teacher, teacher_info
+    from pocketbert.distill import validation as val
 
     out = Path(out)
     final_dir = Path(final_dir) if final_dir is not None else out / FINAL_DIR
@@ -270,7 +247,16 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
         raise PocketbertError(f"data has sequences of {longest} tokens but the models accept {max_pos}; "
                               f"re-run prepare with --max-len {max_pos}")
     _validate_pairs(config.hidden_mse_pairs, info.n_layers, s_cfg.n_layers)
-    _prepare_run_dir(out, resume, force)
+    val_data = PreparedData(Path(eval_data)) if eval_data is not None else data
+    if eval_data is not None and val_data.meta["vocab_size"] != info.vocab_size:
+        raise PocketbertError(f"--eval-data {eval_data} was tokenized with another vocab; prepare it with the teacher's")
+    if eval_sts is not None and not Path(eval_sts).is_file():
+        raise PocketbertError(f"--eval-sts {eval_sts} is not a file; pass an STS-B style file (e.g. sts-dev.csv)")
+    if eval_data is not None:
+        train_idx, val_idx = np.arange(len(data)), np.arange(min(len(val_data), val.MAX_HOLDOUT))
+    else:
+        train_idx, val_idx = val.holdout_split(len(data), config.holdout)
+    _prepare_run_dir(out, resume, force, inputs=(teacher_name, student_dir, data_dir), final_dir=final_dir)
     notices = []
     cfg = DistillConfig(**config.to_dict())  # private copy: the caller's config is never mutated
     if not info.has_mlm_head:
@@ -296,6 +282,8 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     teacher = Teacher(load_teacher(teacher_name, info).to(device), info)
     student = AutoModelForMaskedLM.from_pretrained(resolve_model(student_dir)).to(device)
     student.train()
+    if device.type == "cpu":
+        use_onednn_linears(student)
     uses_logits = cfg.alpha_ce > 0 or cfg.alpha_mlm > 0 or cfg.alpha_mse > 0
     if not uses_logits:  # the head takes no gradient; keep it as initialized (tied projection stays trained)
         for mod in (student.vocab_transform, student.vocab_layer_norm):
@@ -324,27 +312,42 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
                     mask_prop=cfg.mlm_mask_prop,
                     pred_probs=(cfg.word_mask, cfg.word_keep, cfg.word_rand))
     sampler = GroupedBatchSampler(data.lengths, cfg.batch_size, cfg.seed, dist.rank, dist.world_size,
-                                  cfg.group_by_length)
+                                  cfg.group_by_length, indices=train_idx)
     accum = max(1, math.ceil(cfg.effective_batch / (cfg.batch_size * dist.world_size)))
     steps_per_epoch = max(1, math.ceil(sampler.batches_per_epoch() / accum))
     total_steps = cfg.max_steps if cfg.max_steps is not None else cfg.n_epochs * steps_per_epoch
     warmup = math.ceil(cfg.warmup_prop * total_steps)
+    # fused: one kernel over all parameters instead of a dozen foreach passes (~3x faster on CPU, same update rule)
     optimizer = torch.optim.AdamW(_param_groups(student, cfg.weight_decay), lr=cfg.learning_rate,
-                                  betas=tuple(cfg.adam_betas), eps=cfg.adam_epsilon)
+                                  betas=tuple(cfg.adam_betas), eps=cfg.adam_epsilon, fused=device.type == "cpu")
     scheduler = linear_warmup_decay(optimizer, warmup, total_steps)
     amp_dtype, use_scaler = choose_precision(cfg.precision, device)
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
     autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype is not None else nullcontext
 
+    validator = None
+    if len(val_idx):
+        say(f"held-out validation: {len(val_idx)} sequences of {eval_data or data_dir} never trained on"
+            + (f", STS probe {eval_sts}" if eval_sts else ""))
+        validator = val.Validator(val_data, val_idx, teacher, pad_id, masker if uses_logits else None,
+                                  sts_file=eval_sts, tokenizer=load_tokenizer(student_dir) if eval_sts else None,
+                                  device=device)
+    best_metric = val.resolve_best_metric(cfg.best_metric, info.has_mlm_head, uses_logits, eval_sts is not None)
+    val_state = val.ValidationState(best_metric)
+    eval_every = cfg.eval_every or cfg.checkpoint_every
+
     step, epoch = 0, 0
     if resume:
-        state = ckpt.load_latest(out, map_location=device)
+        state = ckpt.load_latest(out, map_location=device, notice=say)
+        check_resume_config(state.get("config"), cfg.to_dict(), allow_config_change, say)
         student.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         if scaler is not None and "scaler" in state:
             scaler.load_state_dict(state["scaler"])
         sampler.load_state_dict(state["sampler"])
+        if "validation" in state:
+            val_state = val.ValidationState.from_dict(state["validation"])
         step, epoch = int(state["step"]), int(state["sampler"]["epoch"])
         rng = state["rng"]["per_rank"][dist.rank] if "per_rank" in state["rng"] else state["rng"]
         ckpt.set_rng_state(rng)
@@ -365,6 +368,9 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
             "effective_batch": accum * cfg.batch_size * dist.world_size, "steps_per_epoch": steps_per_epoch,
             "total_steps": total_steps, "warmup_steps": warmup, "teacher_has_mlm_head": info.has_mlm_head,
             "notices": notices, "data_sequences": len(data), "data_tokens": data.meta["n_tokens"],
+            "train_sequences": len(train_idx), "heldout_sequences": len(val_idx),
+            "eval_data": str(eval_data) if eval_data else None, "eval_sts": str(eval_sts) if eval_sts else None,
+            "best_metric": best_metric,
         })
     log = RunLog(out, dist.is_main, cfg.tensorboard, resume_step=step if resume else None, echo=say)
     say(f"distilling {teacher_name} -> {student_dir}: {total_steps} steps x {accum} micro-batches of "
@@ -377,6 +383,38 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     window_start, window_tokens, window_steps = started, 0.0, 0
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
     stop_reason = "max_steps" if cfg.max_steps is not None else "epochs"
+
+    tokenizer = load_tokenizer(student_dir) if dist.is_main else None
+
+    clock = {"deadline": deadline, "validation_s": 0.0}
+
+    def validate(at_step: int) -> None:
+        """Score the student on the held-out set; keep OUT/best when it is the best so far (rank 0 writes).
+
+        Its time is not training time: the --minutes deadline moves by it, so a budget buys the same number of
+        training steps with or without validation.
+        """
+        if validator is None:
+            return
+        t0 = time.perf_counter()
+        metrics = validator.evaluate(student, head=lambda h: _student_head(student, h))
+        better = val.is_better(best_metric, metrics[best_metric], val_state.best_value)
+        val_state.history.append({"step": at_step, **metrics})
+        if better:
+            val_state.best_value, val_state.best_step = metrics[best_metric], at_step
+            if dist.is_main:
+                with atomic_output_dir(out / BEST_DIR, force=True) as tmp:
+                    student.save_pretrained(tmp)
+                    save_tokenizer(tokenizer, tmp)
+                    write_json(tmp / BEST_INFO, {"step": at_step, "metric": best_metric, "metrics": metrics})
+        log.log_validation(at_step, metrics, better)
+        spent = time.perf_counter() - t0
+        clock["validation_s"] += spent
+        if clock["deadline"] is not None:
+            clock["deadline"] += spent
+
+    if step == 0:
+        validate(0)  # the copied-layer init: the bar every later step must clear
 
     def micro_batch(indices) -> tuple[torch.Tensor, dict, int]:
         ids, attn = data.collate(list(indices), pad_id)  # (bs, seq)
@@ -396,12 +434,13 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
         if logit_mask is not None:
             labels_sel = labels[logit_mask]  # (n,)
             ce_sel = labels_sel != -100 if cfg.restrict_ce_to_mask else torch.ones_like(labels_sel, dtype=torch.bool)
-            if cfg.alpha_ce > 0:
-                terms["ce"] = losses.soft_target_kl(s_logits, t_logits, ce_sel, cfg.temperature)
+            if cfg.alpha_ce > 0:  # with MLM: both from one fused pass over the (n, vocab) logits
+                terms["ce"], mlm = losses.soft_target_kl_and_mlm(
+                    s_logits, t_logits, ce_sel, labels_sel if cfg.alpha_mlm > 0 else None, cfg.temperature)
             if cfg.alpha_mse > 0:
                 terms["mse"] = losses.mse_loss(s_logits, t_logits, ce_sel)
             if cfg.alpha_mlm > 0:
-                terms["mlm"] = losses.mlm_loss(s_logits, labels_sel)
+                terms["mlm"] = mlm if cfg.alpha_ce > 0 else losses.mlm_loss(s_logits, labels_sel)
         if cfg.alpha_cos > 0:
             terms["cos"] = losses.cosine_loss(s_hidden, t_hidden, keep)
         if need_t_hidden:
@@ -419,6 +458,7 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
         total = sum(getattr(cfg, f"alpha_{k}") * v for k, v in terms.items())
         return total, terms, int(attn.sum())
 
+    progress = StepProgress(accum, total_steps - step, say, interval_s=cfg.progress_every_s)
     try:
         while step < total_steps:
             for micro in range(accum):
@@ -438,6 +478,7 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
                         sums[i] += float(terms[name].detach()) / accum
                 sums[-2] += float(total.detach()) / accum
                 sums[-1] += n_tok
+                progress.micro_batch_done(step, micro, n_tok)
             if scaler is not None:
                 scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
@@ -464,16 +505,19 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
                     if getattr(cfg, f"alpha_{name}") > 0:
                         row[f"loss_{name}"] = float(agg[i]) / window_steps
                 log.log(row)
+                progress.printed()
                 sums.zero_()
                 window_start, window_steps = now, 0
 
-            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            out_of_time = clock["deadline"] is not None and time.perf_counter() >= clock["deadline"]
             if dist.enabled:
                 flag = torch.tensor([1.0 if out_of_time else 0.0])
                 torch.distributed.broadcast(flag, src=0)  # every rank stops at the same step
                 out_of_time = bool(flag.item())
+            if step % eval_every == 0 or step == total_steps or out_of_time:
+                validate(step)
             if step % cfg.checkpoint_every == 0 or step == total_steps or out_of_time:
-                _save(ckpt, out, step, student, optimizer, scheduler, scaler, sampler, cfg, dist)
+                _save(ckpt, out, step, student, optimizer, scheduler, scaler, sampler, cfg, dist, val_state)
             if stop_after_step is not None and step >= stop_after_step:
                 raise TrainingInterrupted(f"injected stop after step {step}")
             if out_of_time:
@@ -495,11 +539,11 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
         max_diff = float((hi - lo).abs().max())
         agree = max_diff == 0.0
     summary = {"steps": step, "total_steps": total_steps, "stop_reason": stop_reason, "epoch": epoch,
-               "train_seconds": round(time.perf_counter() - started, 2), "world_size": dist.world_size,
+               "train_seconds": round(time.perf_counter() - started, 2),
+               "validation_seconds": round(clock["validation_s"], 2), "world_size": dist.world_size,
                "ranks_agree": agree, "ranks_max_param_diff": max_diff, "final_model": str(final_dir),
-               "run_dir": str(out), "notices": notices}
+               "run_dir": str(out), "notices": notices, "validation": _validation_summary(val_state, out)}
     if dist.is_main:
-        tokenizer = load_tokenizer(student_dir)
         student.eval()
         with atomic_output_dir(final_dir, force=True) as tmp:
             student.save_pretrained(tmp)
@@ -510,7 +554,16 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     return summary
 
 
-def _save(ckpt, out, step, student, optimizer, scheduler, scaler, sampler, cfg, dist) -> None:
+def _validation_summary(state, out: Path) -> dict | None:
+    """init (step 0) / best / final held-out metrics for the summary and the demo's retention table."""
+    if not state.history:
+        return None
+    by_step = {row["step"]: row for row in state.history}
+    return {"metric": state.best_metric, "best_step": state.best_step, "best_dir": str(out / BEST_DIR),
+            "init": by_step.get(0), "best": by_step.get(state.best_step), "final": state.history[-1]}
+
+
+def _save(ckpt, out, step, student, optimizer, scheduler, scaler, sampler, cfg, dist, val_state=None) -> None:
     """Checkpoint on rank 0 with every rank's RNG state (gathered), so each rank resumes its own stream."""
     rng = ckpt.rng_state()
     if dist.enabled:
@@ -520,6 +573,8 @@ def _save(ckpt, out, step, student, optimizer, scheduler, scaler, sampler, cfg, 
     if dist.is_main:
         payload = {"model": student.state_dict(), "optimizer": optimizer.state_dict(),
                    "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(), "config": cfg.to_dict()}
+        if val_state is not None:
+            payload["validation"] = val_state.to_dict()
         if scaler is not None:
             payload["scaler"] = scaler.state_dict()
         ckpt.save_checkpoint(out, step, payload, cfg.keep_checkpoints, rng=rng)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.results import SCHEMA_VERSION, append_record, now_iso
+from pocketbert.core.results import SCHEMA_VERSION, append_record, check_results_out, now_iso
 
 from pocketbert.bench.adb import Adb
 from pocketbert.bench.artifacts import Target, load_target
@@ -92,6 +92,7 @@ def bench_android(paths, benchmark_binary: Path, out: Path, serial: str | None =
 
     if delegate not in DELEGATE_FLAGS:
         raise PocketbertError(f"unknown delegate {delegate}; choose one of {', '.join(DELEGATE_FLAGS)}")
+    check_results_out(Path(out), inputs=[*paths, benchmark_binary])
     binary = Path(benchmark_binary)
     if not binary.is_file():
         raise PocketbertError(f"benchmark binary {binary} does not exist; build or download TFLite's "
@@ -111,7 +112,7 @@ def bench_android(paths, benchmark_binary: Path, out: Path, serial: str | None =
     jobs = [(t, s, n) for t in targets for s in t.seq_lens for n in threads]
     records = []
     pushed: set[str] = set()
-    for target, seq_len, n in tqdm(jobs, desc=f"bench {device['name']}", unit="run", file=sys.stderr):
+    for target, seq_len, n in tqdm(jobs, desc=f"bench {device['name']}", unit="run", file=sys.stderr, disable=None):
         local = target.model_file(seq_len)
         remote = f"{REMOTE_DIR}/{target.name}-{local.name}"
         if remote not in pushed:

@@ -10,11 +10,12 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pocketbert.core import registry
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.manifest import MANIFEST_NAME as MANIFEST
-from pocketbert.core.manifest import artifact_sha256, artifact_size
+from pocketbert.core.manifest import check_model_file
 
-FORMATS = ("tflite", "onnx", "coreml")
+FORMATS = tuple(registry.FORMATS)
 
 
 @dataclass
@@ -68,27 +69,6 @@ def _manifest(dir_: Path) -> dict:
     return manifest
 
 
-def check_model_file(dir_: Path, manifest: dict, verify_hash: bool = True) -> None:
-    """Missing or truncated model file -> one line: size first (cheap), then sha256 against the manifest."""
-    model = dir_ / manifest["model_file"]
-    if not model.exists():
-        raise PocketbertError(f"artifact {dir_}: model file {manifest['model_file']} is missing; re-run `pocketbert convert`")
-    size = artifact_size(model)
-    want = manifest.get("file_size_bytes")
-    if want is not None and size != want:
-        raise PocketbertError(
-            f"artifact {dir_}: {manifest['model_file']} has {size} bytes but the manifest says {want} "
-            "(truncated or replaced); copy it again or re-run `pocketbert convert`")
-    if verify_hash and manifest.get("sha256") and artifact_sha256(model) != manifest["sha256"]:
-        raise PocketbertError(
-            f"artifact {dir_}: sha256 of {manifest['model_file']} does not match the manifest (corrupt or replaced); "
-            "copy it again or re-run `pocketbert convert`")
-    for sig in manifest.get("signatures") or []:
-        f = sig.get("file")
-        if f and not (dir_ / f).exists():
-            raise PocketbertError(f"artifact {dir_}: signature file {f} is missing; re-run `pocketbert convert`")
-
-
 def _from_artifact(dir_: Path, verify_hash: bool) -> Target:
     manifest = _manifest(dir_)
     check_model_file(dir_, manifest, verify_hash)
@@ -105,7 +85,13 @@ def _from_artifact(dir_: Path, verify_hash: bool) -> Target:
 
 
 def _from_model_dir(dir_: Path, seq_lens: list[int]) -> Target:
-    config = json.loads((dir_ / "config.json").read_text())
+    from pocketbert.core.models import check_weights
+
+    check_weights(dir_)  # a truncated model.safetensors: one line now, not a worker traceback later
+    try:
+        config = json.loads((dir_ / "config.json").read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise PocketbertError(f"{dir_ / 'config.json'} is not valid JSON; re-save the model with save_pretrained") from exc
     archs = config.get("architectures") or []
     arch = archs[0] if archs else config.get("model_type")
     task = task_of_architecture(arch)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+from pocketbert.core import registry
+
 # Role colors: the teacher is always blue, the student always orange; precision sets the shade.
 ROLE_COLORS = {"teacher": ("#08306b", "#2171b5", "#6baed6", "#c6dbef"),
                "student": ("#7f2704", "#d94801", "#fd8d3c", "#fdd0a2")}
 OTHER_COLORS = ("#1b7837", "#762a83", "#b35806", "#01665e", "#8c510a", "#c51b7d")
-PRECISION_ORDER = ("fp32", "fp16", "int8-weight", "int8-dynamic", "int8", "int8-full", "palettize6", "palettize4")
+PRECISION_ORDER = registry.PRECISION_ORDER
 DPI = 110
 
 
@@ -72,6 +74,29 @@ def grouped_bars(path: Path, title: str, ylabel: str, groups: list[str], series:
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def scatter(path: Path, title: str, xlabel: str, ylabel: str, points: list[tuple[str, str, float, float]]) -> Path:
+    """Quality vs latency: one labelled point per (label, color, x, y); up and to the left is better."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for label, color, x, y in points:
+        ax.scatter([x], [y], s=60, color=color, edgecolors="#222222", linewidths=0.5, zorder=3)
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.margins(x=0.25, y=0.15)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)

@@ -31,7 +31,10 @@ def bench() -> None:
 @click.option("--seq-len", default=None, help="only these lengths (artifacts); lengths for model dirs [default: 384]")
 @click.option("--out", default=Path("results.jsonl"), show_default=True, type=click.Path(path_type=Path),
               help="results JSONL, appended to")
-def host_cmd(paths, threads, runs, warmup, seq_len, out):
+@click.option("--rounds", type=click.IntRange(min=1), default=None,
+              help="interleaved rounds A,B,B,A,... (fresh process each); --runs is split over them "
+                   "[default: 5 with several models, else 1]")
+def host_cmd(paths, threads, runs, warmup, seq_len, out, rounds):
     """Run artifact dirs (.tflite via LiteRT+XNNPACK, .onnx via onnxruntime) or model dirs (PyTorch) here.
 
     Each (model, seq len, threads) runs in a fresh process so its peak RSS is its own.
@@ -39,29 +42,8 @@ def host_cmd(paths, threads, runs, warmup, seq_len, out):
     from pocketbert.bench.host import bench_host
 
     records = bench_host(paths, threads=_ints(threads, "--threads"), runs=runs, warmup=warmup, out=out,
-                         seq_lens=_ints(seq_len, "--seq-len") if seq_len else None)
+                         seq_lens=_ints(seq_len, "--seq-len") if seq_len else None, rounds=rounds)
     click.echo(f"{len(records)} record(s) appended to {out}")
-
-
-@bench.command("pair")
-@click.option("--teacher", default="bert-base", show_default=True, help="bert-base | bert-base-uncased | model dir")
-@click.option("--student", default="distilbert-base", show_default=True, help="distilbert-base | model dir")
-@click.option("--seq-len", default="128,384", show_default=True)
-@click.option("--precision", default="fp32,int8-dynamic", show_default=True)
-@click.option("--runtime", type=click.Choice(["tflite", "onnx"]), default="tflite", show_default=True)
-@click.option("--task", type=click.Choice(["qa", "cls", "embed", "mlm"]), default="qa", show_default=True)
-@click.option("--threads", type=int, default=None, help="threads [default: min(4, cores)]")
-@click.option("--runs", default=20, show_default=True)
-@click.option("--warmup", default=3, show_default=True)
-@click.option("--force", is_flag=True, help="re-convert even when artifacts in --out match")
-@click.option("--out", default=Path("build/bench-pair"), show_default=True, type=click.Path(path_type=Path))
-def pair_cmd(teacher, student, seq_len, precision, runtime, task, threads, runs, warmup, force, out):
-    """Teacher vs student: build (random weights for named architectures), convert, bench, print ratios."""
-    from pocketbert.bench.pair import bench_pair
-
-    precisions = [p.strip() for p in precision.split(",") if p.strip()]
-    bench_pair(teacher, student, _ints(seq_len, "--seq-len"), precisions, runtime, out, task=task, threads=threads,
-               runs=runs, warmup=warmup, force=force)
 
 
 @bench.command("android")
@@ -117,12 +99,13 @@ def import_cmd(files, device_name, device_kind, os_, soc, cores, artifact, model
 @click.command("report")
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", default=Path("build/report"), show_default=True, type=click.Path(path_type=Path),
-              help="report dir (replaced when it holds an earlier report)")
-def report_cmd(results, out):
+              help="report dir (an earlier report there is replaced when it holds only the report's files)")
+@click.option("--force", is_flag=True, help="replace an earlier report dir even when other files were added to it")
+def report_cmd(results, out, force):
     """One page per device + a summary (Markdown and self-contained HTML with PNG charts) from results JSONL."""
     from pocketbert.bench.report import write_report
 
-    index = write_report(results, out)
+    index = write_report(results, out, force=force)
     click.echo(f"report: {index}")
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.results import SCHEMA_VERSION, append_record, latency_summary, now_iso
+from pocketbert.core.results import SCHEMA_VERSION, append_record, check_results_out, latency_summary, now_iso
 
 from pocketbert.bench.artifacts import Target, load_target
 from pocketbert.core.manifest import artifact_size
@@ -19,6 +22,9 @@ DEFAULT_RUNS = 50
 DEFAULT_WARMUP = 5
 DEFAULT_MODEL_SEQ_LENS = (384,)  # sequence lengths for PyTorch model dirs (artifacts carry their own)
 WORKER_TIMEOUT_S = 3600
+# Rounds of A, B, A, B ... when several models are measured: DESIGN.md saw one pair's ratio move from 0.47 to
+# 0.998 between back-to-back runs on this shared box; the median of per-round ratios is what survives that.
+DEFAULT_ROUNDS = 5
 
 
 def _say(msg: str) -> None:
@@ -41,6 +47,18 @@ def run_worker(spec: dict) -> dict:
         raise PocketbertError(f"{spec['path']} (seq {spec['seq_len']}, {spec['threads']} threads) failed in "
                               f"{spec['kind']}: {result['error']} — a truncated or incompatible model; re-run `pocketbert convert`")
     return result
+
+
+def merge_rounds(results: list[dict]) -> dict:
+    """One worker result from several rounds: all samples, median load/first-run times, the highest peak RSS."""
+    if len(results) == 1:
+        return results[0]
+    return {**results[0],
+            "samples_ms": [x for r in results for x in r["samples_ms"]],
+            "init_ms": round(statistics.median(r["init_ms"] for r in results), 3),
+            "first_inference_ms": round(statistics.median(r["first_inference_ms"] for r in results), 3),
+            "peak_rss_bytes": max(r["peak_rss_bytes"] for r in results),
+            "rss_before_load_bytes": min(r["rss_before_load_bytes"] for r in results)}
 
 
 def make_record(target: Target, seq_len: int, threads: int, result: dict, overrides: dict | None = None) -> dict:
@@ -83,11 +101,14 @@ def _weights_size(model_dir: Path) -> int:
 
 def bench_host(paths, threads=DEFAULT_THREADS, runs: int = DEFAULT_RUNS, warmup: int = DEFAULT_WARMUP,
                out: Path = Path("results.jsonl"), seq_lens=None, overrides: dict | None = None,
-               verify_hash: bool = True, progress: bool = True) -> list[dict]:
+               verify_hash: bool = True, progress: bool = True, rounds: int | None = None) -> list[dict]:
     """Measure every (path, seq_len, threads); append each record to `out` as soon as it exists; return them.
 
     `seq_lens` limits artifacts to those lengths (and sets them for model dirs); `overrides` maps a path (str) to
     {"model": {...}, "precision": ...} so callers such as `bench pair` can say teacher/student and random weights.
+    `rounds` (default DEFAULT_ROUNDS when several models are measured, else 1) interleaves the models of each
+    (seq_len, threads) setting; `runs` timed inferences per model are split over the rounds (ceil(runs / rounds)
+    each) and each record keeps its per-round p50s in `extra.round_p50_ms` for the report's per-round ratios.
     """
     from tqdm import tqdm
 
@@ -95,8 +116,9 @@ def bench_host(paths, threads=DEFAULT_THREADS, runs: int = DEFAULT_RUNS, warmup:
 
     if runs < 1 or warmup < 0 or not threads or min(threads) < 1:
         raise PocketbertError("--runs must be >= 1, --warmup >= 0 and --threads a list of positive integers")
+    check_results_out(Path(out), inputs=paths)  # before the first measurement, not after the last
     targets = [load_target(Path(p), list(seq_lens or DEFAULT_MODEL_SEQ_LENS), verify_hash) for p in paths]
-    jobs = []
+    jobs = []  # (target, seq_len, threads) in the caller's model order
     for target in targets:
         if target.kind == "coreml-skip":
             _say(f"skip {target.path}: Core ML runs only on macOS (this is {host_device()['os']})")
@@ -105,22 +127,55 @@ def bench_host(paths, threads=DEFAULT_THREADS, runs: int = DEFAULT_RUNS, warmup:
         if not lens:
             raise PocketbertError(f"{target.path} has sequence lengths {target.seq_lens}, none of {list(seq_lens)}")
         jobs += [(target, s, t) for s in lens for t in threads]
+    n_models = len({str(t.path) for t, _, _ in jobs})
+    rounds = min(runs, rounds if rounds is not None else (DEFAULT_ROUNDS if n_models > 1 else 1))
+    if rounds < 1:
+        raise PocketbertError("--rounds must be >= 1")
+    per_round = math.ceil(runs / rounds)
+    # One setting = (seq_len, threads): its models are timed in alternating rounds, A B | B A | A B ... (ABBA
+    # order cancels a steady drift between neighbours), each run in a fresh worker, so a load burst on the shared
+    # host hits both models of a round instead of one model's whole measurement.
+    settings: dict[tuple[int, int], list] = {}
+    for target, seq_len, n_threads in jobs:
+        settings.setdefault((seq_len, n_threads), []).append(target)
     records: list[dict] = []
     tokenizers: dict[str, object] = {}
-    bar = tqdm(jobs, desc="bench host", unit="model", disable=not progress, file=sys.stderr)
-    for target, seq_len, n_threads in bar:
-        bar.set_postfix_str(f"{target.name} seq {seq_len} x{n_threads}")
-        key = str(target.vocab_dir)
-        if key not in tokenizers:
-            tokenizers[key] = load_bench_tokenizer(target.vocab_dir, target.manifest)
-        spec = {"kind": target.kind, "path": str(target.model_file(seq_len)), "signature": target.signature(seq_len),
-                "task": target.task, "seq_len": seq_len, "threads": n_threads, "runs": runs, "warmup": warmup,
-                "features": bench_features(tokenizers[key], seq_len)}
-        result = run_worker(spec)
-        record = make_record(target, seq_len, n_threads, result, (overrides or {}).get(str(target.path)))
+
+    def finish(target, seq_len: int, n_threads: int, rounds_done: list[dict], interleave_id: str | None) -> None:
+        record = make_record(target, seq_len, n_threads, merge_rounds(rounds_done),
+                             (overrides or {}).get(str(target.path)))
+        if interleave_id is not None:
+            record["extra"]["interleave"] = {"id": interleave_id, "rounds": rounds, "runs_per_round": per_round,
+                                             "models": len(settings[(seq_len, n_threads)]), "order": "ABBA"}
+            record["extra"]["round_p50_ms"] = [latency_summary(r["samples_ms"])["p50"] for r in rounds_done]
         append_record(out, record)
         records.append(record)
         lat = record["latency_ms"]
-        bar.write(f"{record['model']['name']} {record['precision']} seq {seq_len} threads {n_threads} ({record['runtime']['name']}): "
-                  f"p50 {lat['p50']:.2f} ms, peak RSS {record['peak_memory_bytes'] / 2**20:.0f} MiB", file=sys.stderr)
+        bar.write(f"{record['model']['name']} {record['precision']} seq {seq_len} threads {n_threads} "
+                  f"({record['runtime']['name']}): p50 {lat['p50']:.2f} ms over {len(rounds_done)} round(s), "
+                  f"peak RSS {record['peak_memory_bytes'] / 2**20:.0f} MiB", file=sys.stderr)
+
+    total = sum(len(ts) for ts in settings.values()) * rounds
+    bar = tqdm(total=total, desc="bench host", unit="run", disable=None if progress else True, file=sys.stderr)
+    for (seq_len, n_threads), group in settings.items():
+        interleave_id = uuid.uuid4().hex[:12]
+        results: dict[str, list[dict]] = {str(t.path): [] for t in group}
+        for r in range(rounds):
+            for target in (group if r % 2 == 0 else group[::-1]):
+                bar.set_postfix_str(f"{target.name} seq {seq_len} x{n_threads} round {r + 1}/{rounds}")
+                key = str(target.vocab_dir)
+                if key not in tokenizers:
+                    tokenizers[key] = load_bench_tokenizer(target.vocab_dir, target.manifest)
+                spec = {"kind": target.kind, "path": str(target.model_file(seq_len)),
+                        "signature": target.signature(seq_len), "task": target.task, "seq_len": seq_len,
+                        "threads": n_threads, "runs": per_round, "warmup": warmup,
+                        "features": bench_features(tokenizers[key], seq_len)}
+                results[str(target.path)].append(run_worker(spec))
+                bar.update(1)
+                if rounds == 1:  # nothing to interleave: write each record the moment it is measured
+                    finish(target, seq_len, n_threads, results[str(target.path)], None)
+        if rounds > 1:  # a setting's records are written as soon as all its rounds are done
+            for target in group:
+                finish(target, seq_len, n_threads, results[str(target.path)], interleave_id)
+    bar.close()
     return records

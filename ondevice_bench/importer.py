@@ -5,11 +5,13 @@ Phones measured elsewhere (a colleague's device farm, the apps' own Benchmark sc
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.results import SCHEMA_VERSION, append_record, latency_summary, now_iso
+from pocketbert.core.registry import PRECISION_ORDER
+from pocketbert.core.results import SCHEMA_VERSION, append_records, check_results_out, latency_summary, now_iso
 
 from pocketbert.bench.android import model_block, record_from_log
 from pocketbert.bench.artifacts import load_target
@@ -17,7 +19,8 @@ from pocketbert.bench.benchmark_log import parse_benchmark_log
 
 APP_KEY = "pocketbert_app_results"
 APP_KINDS = {"ios_demo": "ios", "android_demo": "android"}
-PRECISION_WORDS = ("int8-dynamic", "int8-weight", "int8-full", "palettize4", "palettize6", "fp32", "fp16", "int8")
+# Longest name first, so "int8-dynamic" in a file name is not read as "int8".
+PRECISION_WORDS = tuple(sorted(PRECISION_ORDER, key=len, reverse=True))
 
 
 def guess_precision(name: str) -> str | None:
@@ -37,10 +40,22 @@ def app_records(data: dict, source: str) -> list[dict]:
               "os": dev.get("os"), "soc": dev.get("soc"), "cpu": dev.get("model"), "cores": dev.get("cores"),
               "memory_bytes": dev.get("memory_bytes")}
     records = []
-    for i, run in enumerate(data.get("runs") or []):
+    runs = data.get("runs") or []
+    if not isinstance(runs, list):
+        raise PocketbertError(f"{source}: runs must be a list of run objects (CONTRACTS.md §7)")
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict):
+            raise PocketbertError(f"{source}: runs[{i}] is not an object (CONTRACTS.md §7)")
         missing = [k for k in ("model", "precision", "seq_len", "runtime", "latencies_ms") if k not in run]
         if missing or not run.get("latencies_ms"):
             raise PocketbertError(f"{source}: runs[{i}] lacks {', '.join(missing) or 'latencies_ms values'} (CONTRACTS.md §7)")
+        samples = run["latencies_ms"]
+        bad = next((x for x in samples if not _is_ms(x)), None) if isinstance(samples, list) else samples
+        if bad is not None or not isinstance(samples, list):
+            raise PocketbertError(f"{source}: runs[{i}].latencies_ms must be a list of milliseconds (numbers >= 0), "
+                                  f"found {bad!r} (CONTRACTS.md §7)")
+        if isinstance(run["seq_len"], bool) or not isinstance(run["seq_len"], int) or run["seq_len"] < 1:
+            raise PocketbertError(f"{source}: runs[{i}].seq_len must be a positive integer, got {run['seq_len']!r}")
         records.append({
             "schema_version": SCHEMA_VERSION,
             "timestamp": now_iso(),
@@ -53,7 +68,7 @@ def app_records(data: dict, source: str) -> list[dict]:
             "precision": run["precision"],
             "seq_len": int(run["seq_len"]),
             "batch": 1,
-            "latency_ms": latency_summary([float(x) for x in run["latencies_ms"]]),
+            "latency_ms": latency_summary([float(x) for x in samples]),
             "init_ms": run.get("init_ms"),
             "first_inference_ms": run.get("first_inference_ms"),
             "peak_memory_bytes": run.get("peak_memory_bytes"),
@@ -66,6 +81,11 @@ def app_records(data: dict, source: str) -> list[dict]:
     if not records:
         raise PocketbertError(f"{source}: no runs in the app results; run the benchmark in the app first")
     return records
+
+
+def _is_ms(x) -> bool:
+    """A latency in milliseconds as the apps write it: a finite JSON number >= 0 (not a string, not a bool)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
 
 def log_record(text: str, source: str, facts: dict) -> dict:
@@ -106,7 +126,8 @@ def log_record(text: str, source: str, facts: dict) -> dict:
 
 
 def import_files(files, out: Path, facts: dict | None = None) -> list[dict]:
-    """Import each file (app JSON or benchmark_model log) and append its records to `out`."""
+    """Import every file (app JSON or benchmark_model log), then append all records to `out`: all or nothing."""
+    check_results_out(Path(out), inputs=files)
     records = []
     for f in files:
         path = Path(f)
@@ -125,7 +146,6 @@ def import_files(files, out: Path, facts: dict | None = None) -> list[dict]:
             raise PocketbertError(f"{path} is JSON without {APP_KEY!r}; it is not a demo app results file")
         else:
             new = [log_record(text, str(path), facts or {})]
-        for rec in new:
-            append_record(out, rec)
         records += new
+    append_records(out, records)
     return records

@@ -3,24 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pocketbert.core.errors import PocketbertError
 
 # The first sentence plays the question, the following ones the context: a QA window filled with real tokens.
 CONTEXT_SENTENCES = 40
 
 
 def load_bench_tokenizer(vocab_dir: Path, manifest: dict | None):
-    """A fast BERT tokenizer from the artifact's vocab.txt (lowercasing per its manifest) or a model dir's files."""
-    from transformers import BertTokenizerFast
-
+    """The artifact's tokenizer as the apps build it (core runtime), or a model dir's own tokenizer."""
     from pocketbert.core.models import load_tokenizer
+    from pocketbert.core.runtime import artifact_tokenizer
 
-    vocab = Path(vocab_dir) / ((manifest or {}).get("tokenizer") or {}).get("vocab_file", "vocab.txt")
     if manifest is not None:
-        if not vocab.is_file():
-            raise PocketbertError(f"artifact {vocab_dir} has no {vocab.name}; re-run `pocketbert convert`")
-        lower = ((manifest.get("tokenizer") or {}).get("lowercase", True))
-        return BertTokenizerFast(vocab_file=str(vocab), do_lower_case=bool(lower))
+        return artifact_tokenizer(vocab_dir, manifest)
     return load_tokenizer(vocab_dir)
 
 

@@ -28,7 +28,7 @@ def profile(spec: str, seq_len: int, threads: int, runs: int = RUNS) -> dict[str
     import transformers
     from transformers import BertConfig, DistilBertConfig
 
-    from pocketbert.bench.pair import ARCHITECTURES
+    from pocketbert.core.registry import PUBLIC_ARCHITECTURES as ARCHITECTURES
 
     torch.set_num_threads(threads)
     model_type, cfg = ARCHITECTURES[spec]

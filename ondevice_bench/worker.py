@@ -47,14 +47,10 @@ def measure(spec: dict) -> dict:
 
     rss_before = current_rss_bytes()
     t0 = time.perf_counter()
-    if kind == "tflite":
-        loaded = runtimes.load_tflite(path, spec.get("signature"), threads, features)
-    elif kind == "onnx":
-        loaded = runtimes.load_onnx(path, threads, features)
+    if kind in ("tflite", "onnx", "coreml"):
+        loaded = runtimes.load_artifact_file(kind, path, int(spec["seq_len"]), threads, features)
     elif kind == "pytorch":
         loaded = runtimes.load_pytorch(path, spec.get("task") or "embed", threads, features)
-    elif kind == "coreml":
-        loaded = runtimes.load_coreml(path, features)
     else:
         raise ValueError(f"unknown model kind {kind}")
     init_ms = (time.perf_counter() - t0) * 1e3

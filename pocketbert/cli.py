@@ -10,14 +10,22 @@ import importlib
 import click
 
 from pocketbert import __version__
+from pocketbert.core.quiet import quiet_third_party
+
+quiet_third_party()  # before any stage imports torch / transformers / converters
 
 # (section title, module exposing COMMANDS) in pipeline order; --help lists commands under these headings.
 STAGES: tuple[tuple[str, str], ...] = (
     ("Stage 1 - distill and fine-tune (distill/)", "pocketbert.distill.cli"),
     ("Stage 2 - convert and check parity (convert/)", "pocketbert.convert.cli"),
+    ("Try an artifact on this machine (as the apps run it)", "pocketbert.qa_cli"),
     ("Stage 3 - benchmark and report (ondevice_bench/)", "pocketbert.bench.cli"),
     ("Whole pipeline", "pocketbert.pipeline"),
+    ("Real QA pair (make qa-models)", "pocketbert.qa_models"),
 )
+# Orchestrators (they may call several stages) whose commands live in a stage's group: each exposes
+# GROUP_COMMANDS = {group name: [commands]}; `bench pair` builds models, converts them and benches them.
+GROUP_EXTENSIONS: tuple[str, ...] = ("pocketbert.bench_pair",)
 
 
 class StagedGroup(click.Group):
@@ -55,6 +63,10 @@ def cli() -> None:
 
 for _title, _module in STAGES:
     cli.add_stage(_title, list(importlib.import_module(_module).COMMANDS))
+for _module in GROUP_EXTENSIONS:
+    for _group, _commands in importlib.import_module(_module).GROUP_COMMANDS.items():
+        for _cmd in _commands:
+            cli.commands[_group].add_command(_cmd)
 
 
 def main() -> None:

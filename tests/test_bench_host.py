@@ -38,8 +38,14 @@ def host_records(tiny_artifacts, tmp_path_factory):
 
 def test_host_bench_records_are_sane(tiny_artifacts, host_records):
     records, results = host_records
+    # Two models: interleaved per setting (5 rounds by default, --runs split over them), setting by setting.
     assert [(r["runtime"]["name"], r["seq_len"]) for r in records] == [
-        ("litert", 16), ("litert", 32), ("onnxruntime", 16), ("onnxruntime", 32)]
+        ("litert", 16), ("onnxruntime", 16), ("litert", 32), ("onnxruntime", 32)]
+    for seq in (16, 32):
+        a, b = (r["extra"]["interleave"] for r in records if r["seq_len"] == seq)
+        assert a == b and a["rounds"] == 5 and a["runs_per_round"] == 1 and a["order"] == "ABBA"
+    assert records[0]["extra"]["interleave"]["id"] != records[2]["extra"]["interleave"]["id"]
+    assert all(len(r["extra"]["round_p50_ms"]) == 5 for r in records)
     assert read_records([results]) == records  # each record was appended as it was measured
     for rec in records:
         validate_record(rec)
@@ -98,5 +104,5 @@ def test_truncated_model_is_detected_and_earlier_results_are_kept(tiny_artifacts
     out = tmp_path / "partial.jsonl"
     with pytest.raises(PocketbertError, match="failed in tflite"):
         bench_host([tiny_artifacts["onnx"], bad], threads=[1], runs=1, warmup=0, seq_lens=[16], out=out,
-                   progress=False)
+                   progress=False)  # runs=1: one round, each record written the moment it is measured
     assert [r["runtime"]["name"] for r in read_records([out])] == ["onnxruntime"]

@@ -68,14 +68,10 @@ def test_existing_out_needs_force(tmp_path, qa_model):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    res, lines = _run(["convert", "onnx", "--model", str(qa_model), "--seq-len", "64", "--out", str(out)])
-    _assert_one_line_error(res, lines, "--force")
-    assert (out / "keep.txt").read_text() == "mine"
-
-
-def test_ios_several_lengths_need_ios18(tmp_path, qa_model):
-    res, lines = _run(["convert", "ios", "--model", str(qa_model), "-s", "64", "-s", "128", "--out", str(tmp_path / "o")])
-    _assert_one_line_error(res, lines, "--min-ios 18")
+    for force in ([], ["--force"]):  # not a convert output: even --force must not replace it
+        res, lines = _run(["convert", "onnx", "--model", str(qa_model), "--seq-len", "64", "--out", str(out), *force])
+        _assert_one_line_error(res, lines, "not written by `pocketbert convert`")
+        assert (out / "keep.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("fmt", ["tflite", "onnx"])

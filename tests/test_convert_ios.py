@@ -17,10 +17,14 @@ FP16_MAX_RATIO = 0.55
 ON_MAC = platform.system() == "Darwin"
 
 
-def _spec(art):
+def ct_spec(package):
     import coremltools as ct
 
-    return ct.utils.load_spec(str(art / "model.mlpackage"))
+    return ct.utils.load_spec(str(package))
+
+
+def _spec(art):
+    return ct_spec(art / "model.mlpackage")
 
 
 @pytest.mark.parametrize("task", ["qa", "cls", "embed"])
@@ -62,6 +66,42 @@ def test_ios_enumerated_shapes_for_several_lengths(tmp_path_factory, tiny_models
         arr = i.type.multiArrayType
         assert arr.WhichOneof("ShapeFlexibility") == "enumeratedShapes"
         assert sorted(tuple(s.shape) for s in arr.enumeratedShapes.shapes) == [(1, 64), (1, 128)]
+
+
+def test_ios_one_package_per_length_below_ios18(tmp_path_factory, tmp_path, tiny_models):
+    """iOS 16/17 cannot take enumerated shapes on every input: each length gets its own static package, and the
+    manifest's signatures say which file serves which length (the app loads the smallest that fits)."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from pocketbert.cli import cli
+    from pocketbert.convert.coreml_spec import check_coreml_spec
+    from pocketbert.core.manifest import artifact_sha256, load_manifest
+
+    art = converted(tmp_path_factory, tiny_models("bert", "qa", layers=2), "coreml", "qa", "fp16",
+                    seq_lens=(128, 64))
+    m = load_manifest(art)
+    assert m["seq_lens"] == [64, 128]
+    assert [(s["seq_len"], s["file"]) for s in m["signatures"]] == [
+        (64, "model_seq_64.mlpackage"), (128, "model_seq_128.mlpackage")]
+    assert m["model_file"] == "model_seq_128.mlpackage" and not (art / "model.mlpackage").exists()
+    assert m["sha256"] == artifact_sha256(art / m["model_file"])
+    assert m["quantization"]["minimum_deployment_target"] == "iOS16"
+    for sig in m["signatures"]:
+        for i in ct_spec(art / sig["file"]).description.input:
+            arr = i.type.multiArrayType
+            assert arr.WhichOneof("ShapeFlexibility") is None
+            assert list(arr.shape) == [1, sig["seq_len"]]
+    report = check_coreml_spec(art, m)
+    assert report.status == "spec-only", report.checks
+    assert any(name.startswith("model_seq_64.mlpackage: ") for name, _, _ in report.checks)
+
+    broken = tmp_path / "broken"
+    shutil.copytree(art, broken)
+    shutil.rmtree(broken / "model_seq_64.mlpackage")
+    res = CliRunner().invoke(cli, ["parity", str(broken)])
+    assert res.exit_code != 0 and "model_seq_64.mlpackage is missing" in res.output
 
 
 @pytest.mark.parametrize("precision,op", [("palettize4", "constexpr_lut_to_dense")])

@@ -37,6 +37,15 @@ def workdir(tmp_path_factory, tiny_models):
     return {"root": root, "teacher": teacher, "student": root / "student", "data": root / "data"}
 
 
+def _train_rows(path: Path) -> list[dict]:
+    """log.csv rows of optimizer steps (validation rows carry only step + val_* columns)."""
+    return [r for r in read_log(path) if r["loss"]]
+
+
+def _val_rows(path: Path) -> list[dict]:
+    return [r for r in read_log(path) if r["val_token_cos"]]
+
+
 def _distill(w, out, *extra):
     return CliRunner().invoke(cli, ["distill", "--teacher", str(w["teacher"]), "--student", str(w["student"]),
                                     "--data", str(w["data"]), "--out", str(out), *FAST, *extra])
@@ -46,7 +55,7 @@ def test_short_run_total_loss_falls(workdir, tmp_path):
     res = _distill(workdir, tmp_path / "run", "--max-steps", "25", "--batch-size", "16", "--effective-batch", "16",
                    "--lr", "1e-2", "--set", "warmup_prop=0.0")
     assert res.exit_code == 0, res.output
-    rows = read_log(tmp_path / "run" / "log.csv")
+    rows = _train_rows(tmp_path / "run" / "log.csv")
     assert len(rows) == 25
     first = sum(float(r["loss"]) for r in rows[:5]) / 5
     last = sum(float(r["loss"]) for r in rows[-5:]) / 5
@@ -65,7 +74,8 @@ def test_short_run_total_loss_falls(workdir, tmp_path):
 
 
 def test_resume_after_kill_is_bit_identical(workdir, tmp_path):
-    common = ["--max-steps", "6", "--batch-size", "8", "--effective-batch", "16", "--set", "checkpoint_every=3"]
+    common = ["--max-steps", "6", "--batch-size", "8", "--effective-batch", "16", "--set", "checkpoint_every=3",
+              "--set", "eval_every=2"]
     res = _distill(workdir, tmp_path / "full", *common)
     assert res.exit_code == 0, res.output
     res = _distill(workdir, tmp_path / "cut", *common, "--stop-after-step", "3")
@@ -83,7 +93,14 @@ def test_resume_after_kill_is_bit_identical(workdir, tmp_path):
     init = load_file(workdir["student"] / "model.safetensors")
     assert any(not torch.equal(a[k], init[k]) for k in init if k in a)
     # the resumed log has no duplicated steps
-    assert [int(r["step"]) for r in read_log(tmp_path / "cut" / "log.csv")] == list(range(1, 7))
+    assert [int(r["step"]) for r in _train_rows(tmp_path / "cut" / "log.csv")] == list(range(1, 7))
+    # validation state survives the kill: same held-out rows, same best step, same best model
+    assert _val_rows(tmp_path / "cut" / "log.csv") == _val_rows(tmp_path / "full" / "log.csv")
+    assert [int(r["step"]) for r in _val_rows(tmp_path / "full" / "log.csv")] == [0, 2, 4, 6]
+    full = json.loads((tmp_path / "full" / "train_summary.json").read_text())["validation"]
+    cut = json.loads((tmp_path / "cut" / "train_summary.json").read_text())["validation"]
+    assert full == {**cut, "best_dir": full["best_dir"]}
+    assert load_file(tmp_path / "full" / "best" / "model.safetensors").keys() == a.keys()
     # checkpoints load with weights_only=True (no pickled code)
     ckpt = sorted((tmp_path / "full" / "checkpoints").glob("*.pt"))[-1]
     state = torch.load(ckpt, weights_only=True)
@@ -156,6 +173,53 @@ def test_headless_teacher_forces_alpha_ce_to_zero_with_notice(workdir, tiny_mode
                               "--set", "alpha_attn=1.0", "--set", "alpha_value=1.0"])
     assert res.exit_code == 0, res.output
     assert "no MLM head" in res.output and "alpha_ce 5.0 -> 0" in res.output
-    row = read_log(tmp_path / "run" / "log.csv")[-1]
+    row = _train_rows(tmp_path / "run" / "log.csv")[-1]
     assert row["loss_ce"] == "" and float(row["loss_hidden_mse"]) > 0 and float(row["loss_attn"]) >= 0
     assert float(row["loss_value"]) >= 0 and float(row["loss_mlm"]) > 0
+
+
+def test_holdout_is_never_trained_on_and_fixed(workdir):
+    """The held-out slice depends only on the data, and no training batch of any epoch touches it."""
+    from pocketbert.distill.data import GroupedBatchSampler, PreparedData
+    from pocketbert.distill.validation import MIN_HOLDOUT, holdout_split
+
+    data = PreparedData(workdir["data"])
+    train, held = holdout_split(len(data), 0.05)
+    assert len(held) >= MIN_HOLDOUT and len(train) + len(held) == len(data)
+    again_train, again_held = holdout_split(len(data), 0.05)
+    assert (held == again_held).all() and (train == again_train).all()
+    held_set = set(held.tolist())
+    for seed in (1, 2):
+        sampler = GroupedBatchSampler(data.lengths, 8, seed, indices=train)
+        seen = []
+        for epoch in range(2):
+            sampler.set_epoch(epoch)
+            while (batch := sampler.next_batch()) is not None:
+                seen.extend(batch.tolist())
+        assert not held_set & set(seen)
+        assert set(seen) == set(train.tolist())  # every training sequence is still used
+
+
+def test_best_checkpoint_is_the_best_held_out_step(workdir, tmp_path):
+    """OUT/best holds the step with the best held-out metric (here: lr so high that training can hurt)."""
+    res = _distill(workdir, tmp_path / "run", "--max-steps", "6", "--batch-size", "8", "--effective-batch", "8",
+                   "--lr", "5e-2", "--set", "warmup_prop=0.0", "--set", "eval_every=2", "--holdout", "10%",
+                   "--set", "best_metric=token_cos")
+    assert res.exit_code == 0, res.output
+    vals = _val_rows(tmp_path / "run" / "log.csv")
+    assert [int(r["step"]) for r in vals] == [0, 2, 4, 6]
+    best_row = max(vals, key=lambda r: float(r["val_token_cos"]))
+    info = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
+    assert info["step"] == int(best_row["step"]) and info["metric"] == "token_cos"
+    summary = json.loads((tmp_path / "run" / "train_summary.json").read_text())["validation"]
+    assert summary["best_step"] == info["step"] and summary["init"]["step"] == 0 and summary["final"]["step"] == 6
+    assert "held-out agreement with the teacher" in res.output and "init (step 0)" in res.output
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["heldout_sequences"] + run["train_sequences"] == run["data_sequences"]
+    # the best model is a loadable model dir and equals the final one exactly when the best step is the last
+    from transformers import AutoModelForMaskedLM
+
+    best = AutoModelForMaskedLM.from_pretrained(str(tmp_path / "run" / "best"))
+    final = load_file(tmp_path / "run" / "final" / "model.safetensors")
+    same = all(torch.equal(v, final[k]) for k, v in best.state_dict().items() if k in final)
+    assert same == (info["step"] == 6)

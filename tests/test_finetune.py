@@ -178,3 +178,32 @@ def test_bad_cls_inputs_and_wrong_heads(tiny_models, tmp_path):
         res = CliRunner().invoke(cli, args + extra)
         assert res.exit_code == 1 and needle in res.output, (args, res.output)
         assert res.output.strip().count("\n") == 0 and not out.exists()
+
+
+def test_finetune_never_decays_distilbert_layer_norms():
+    """Drift bug of issue 13: finetune decayed DistilBERT's sa_layer_norm / output_layer_norm weights.
+
+    With a zero-gradient loss, AdamW's only update is weight decay: decayed weights shrink, exempt ones stay put.
+    """
+    from transformers import DistilBertForSequenceClassification
+
+    from pocketbert.distill.finetune import TrainConfig, train_loop
+    from tiny import tiny_config
+
+    torch.manual_seed(0)
+    model = DistilBertForSequenceClassification(tiny_config("distilbert", 2))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    tensors = {"input_ids": torch.randint(5, 100, (4, 8)), "attention_mask": torch.ones(4, 8, dtype=torch.long),
+               "labels": torch.zeros(4, dtype=torch.long)}
+
+    def zero_loss(out, batch, t_out, temperature):
+        return out.logits.sum() * 0.0, None  # gradients exactly 0
+
+    train_loop(model, tensors, TrainConfig(max_steps=2, lr=0.1, warmup=0.0, weight_decay=0.5, device="cpu"), zero_loss)
+    after = dict(model.named_parameters())
+    norms = [n for n in before if ("sa_layer_norm" in n or "output_layer_norm" in n) and n.endswith("weight")]
+    assert len(norms) == 4  # 2 layers x (sa_layer_norm, output_layer_norm)
+    for n in norms:
+        assert torch.equal(after[n], before[n]), f"{n} was weight-decayed"
+    q = "distilbert.transformer.layer.0.attention.q_lin.weight"
+    assert not torch.equal(after[q], before[q])  # decay does apply to ordinary weights

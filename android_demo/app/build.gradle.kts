@@ -1,3 +1,5 @@
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     id("com.android.application")
     id("org.jetbrains.kotlin.android")
@@ -33,7 +35,8 @@ android {
         buildConfig = true
     }
 
-    // LiteRT maps the model straight out of the APK: .tflite assets must be stored uncompressed.
+    // Stored uncompressed so LiteRT's Model.load(assets, …) gets the bytes without inflating them (it then copies
+    // them into native memory: the model is not mmapped, see README).
     androidResources {
         noCompress += "tflite"
     }
@@ -43,8 +46,12 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
 
-    kotlinOptions {
-        jvmTarget = "17"
+}
+
+// Kotlin 2.x: compilerOptions replaces the deprecated android { kotlinOptions { } } block.
+kotlin {
+    compilerOptions {
+        jvmTarget.set(JvmTarget.JVM_17)
     }
 }
 

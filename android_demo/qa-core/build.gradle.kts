@@ -4,10 +4,11 @@ plugins {
     `java-library`
 }
 
-java {
-    toolchain {
-        languageVersion.set(JavaLanguageVersion.of(17))
-    }
+// `--release 17` instead of a toolchain: any JDK >= 17 (Android Studio bundles 21) compiles the same bytecode
+// and API level without Gradle having to find or download a JDK 17.
+tasks.withType<JavaCompile>().configureEach {
+    options.release.set(17)
+    options.encoding = "UTF-8"
 }
 
 dependencies {
@@ -17,4 +18,7 @@ dependencies {
 tasks.test {
     // The golden vectors written by `pocketbert golden` (CONTRACTS.md §4); missing vectors fail the test.
     systemProperty("pocketbert.golden.dir", rootProject.projectDir.resolve("../tests/golden").canonicalPath)
+    // The Swift core's character tables, which the generated Java tables must equal (UnicodeTablesTest).
+    systemProperty("pocketbert.swift.tables",
+        rootProject.projectDir.resolve("../ios_demo/QACore/Sources/QACore/UnicodeTables.swift").canonicalPath)
 }

@@ -38,7 +38,7 @@ javac --release 17 -encoding UTF-8 -cp "$BUILD/main:$CP_LIBS" -d "$BUILD/test" "
 mapfile -t CLASSES < <(cd "$BUILD/test" && find . -name '*Test.class' ! -name '*$*' | sed -e 's|^\./||' -e 's|\.class$||' -e 's|/|.|g' | sort)
 echo "Java qa-core: running ${#CLASSES[@]} test classes (golden vectors: $GOLDEN_DIR)"
 status=0
-java -Dpocketbert.golden.dir="$GOLDEN_DIR" -cp "$BUILD/main:$BUILD/test:$CP_LIBS" \
+java -Dpocketbert.golden.dir="$GOLDEN_DIR" -Dpocketbert.swift.tables="$REPO/ios_demo/QACore/Sources/QACore/UnicodeTables.swift" -cp "$BUILD/main:$BUILD/test:$CP_LIBS" \
   org.junit.runner.JUnitCore "${CLASSES[@]}" | tee "$BUILD/junit.log" || status=$?
 # JUnit 4 closes with "OK (N tests)" or "Tests run: N,  Failures: F"; restate it as the plain closing line CI reads.
 if ok=$(grep -oE '^OK \(([0-9]+) tests?\)' "$BUILD/junit.log"); then

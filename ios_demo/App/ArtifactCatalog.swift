@@ -25,14 +25,22 @@ struct Artifact: Identifiable, Sendable {
 }
 
 /// Finds artifacts in the app bundle's Models/ folder (a folder reference) and in Documents/Models/
-/// (copied in with the Files app), skipping any that are not Core ML QA artifacts.
+/// (copied in with the Files app or Finder), skipping any that are not Core ML QA artifacts.
 enum ArtifactCatalog {
+    /// Documents/Models, created so that it shows up in the Files app (On My iPhone > PocketBERT) to drop
+    /// artifact folders into; nil only if the sandbox has no Documents directory.
+    static func documentsModels() -> URL? {
+        let fm = FileManager.default
+        guard let documents = fm.urls(for: .documentDirectory, in: .userDomainMask).first else { return nil }
+        let models = documents.appendingPathComponent("Models", isDirectory: true)
+        try? fm.createDirectory(at: models, withIntermediateDirectories: true)
+        return models
+    }
+
     static func directories() -> [URL] {
         var roots: [URL] = []
         if let bundled = Bundle.main.url(forResource: "Models", withExtension: nil) { roots.append(bundled) }
-        if let documents = FileManager.default.urls(for: .documentDirectory, in: .userDomainMask).first {
-            roots.append(documents.appendingPathComponent("Models"))
-        }
+        if let models = documentsModels() { roots.append(models) }
         return roots.flatMap { root in
             ((try? FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)) ?? [])
                 .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent(ArtifactManifest.fileName).path) }

@@ -7,10 +7,16 @@ struct BenchmarkScreen: View {
     @EnvironmentObject private var store: DemoStore
     @State private var runs = 50
     @State private var units: Set<ComputeUnitsName> = Set(ComputeUnitsName.allCases)
+    /// Written to the results as `device.name`; the model identifier (`hw.machine`) is recorded as `device.model`.
+    @AppStorage(DeviceInfo.labelKey) private var deviceLabel = ""
 
     var body: some View {
         NavigationStack {
             Form {
+                Section("Device") {
+                    LabeledContent("Model", value: DeviceInfo.machine)
+                    TextField("Label, e.g. Anna's iPhone 14 Pro", text: $deviceLabel)
+                }
                 Section("Runs") {
                     Stepper("\(runs) timed predictions", value: $runs, in: 5...1000, step: 5)
                 }

@@ -38,7 +38,9 @@ final class CoreMLQAModel: QAModel, @unchecked Sendable {  // MLModel prediction
     private let models: [Int: MLModel]
     private let inputNames: [String]
 
-    /// Compiles (once per artifact sha256, cached in Caches/) and loads every model file the manifest names.
+    /// Compiles (once per artifact sha256, cached in Caches/) and loads every model file the manifest names:
+    /// one package for all lengths, or one per length (`convert ios` below iOS 18), so that a short question
+    /// runs on the smallest length that holds it (`QAModel.sequenceLength(for:)`).
     static func load(artifactDir: URL, manifest: ArtifactManifest, computeUnits: ComputeUnitsName) async throws -> CoreMLQAModel {
         let clock = ContinuousClock()
         var compiled: [String: URL] = [:]
@@ -59,7 +61,8 @@ final class CoreMLQAModel: QAModel, @unchecked Sendable {  // MLModel prediction
         for seqLen in manifest.seqLens {
             let file = manifest.modelFile(forSequenceLength: seqLen)
             if byFile[file] == nil {
-                byFile[file] = try MLModel(contentsOf: compiled[file]!, configuration: config)
+                // The async loader (iOS 16+) does not block the calling thread while Core ML prepares the model.
+                byFile[file] = try await MLModel.load(contentsOf: compiled[file]!, configuration: config)
             }
             models[seqLen] = byFile[file]
         }

@@ -2,9 +2,6 @@
 import Foundation
 import QACore
 import SwiftUI
-#if canImport(UIKit)
-import UIKit
-#endif
 
 /// App state: the artifacts found, the chosen model and compute units, the last answer, benchmark progress.
 @MainActor
@@ -29,6 +26,8 @@ final class DemoStore: ObservableObject {
         reload()
     }
 
+    /// Rescans App/Models and Documents/Models (at launch and whenever the app comes to the foreground, so
+    /// artifacts copied in with the Files app or Finder appear without a restart).
     func reload() {
         let found = ArtifactCatalog.load()
         artifacts = found.artifacts
@@ -87,7 +86,7 @@ final class DemoStore: ObservableObject {
         benchmarkFile = nil
         let runner = BenchmarkRunner(runs: runs, computeUnits: units)
         let artifacts = self.artifacts
-        let name = UIDevice.current.name
+        let name = DeviceInfo.label  // the user's label (Benchmark tab), else the model identifier
         let (results, failures) = await runner.run(artifacts: artifacts, deviceName: name) { line in
             print("[benchmark] \(line)")
             Task { @MainActor in self.benchmarkLog.append(line) }

@@ -8,6 +8,7 @@ import SwiftUI
 @main
 struct PocketBERTDemoApp: App {
     @StateObject private var store = DemoStore()
+    @Environment(\.scenePhase) private var scenePhase
 
     var body: some Scene {
         WindowGroup {
@@ -19,6 +20,10 @@ struct PocketBERTDemoApp: App {
             }
             .environmentObject(store)
             .task { await runLaunchBenchmark() }
+        }
+        .onChange(of: scenePhase) { phase in
+            // Artifacts dropped into Documents/Models while the app was in the background.
+            if phase == .active && !store.busy { store.reload() }
         }
     }
 

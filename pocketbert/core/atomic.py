@@ -12,20 +12,18 @@ from typing import Iterator
 from pocketbert.core.errors import PocketbertError
 
 
-def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse to overwrite an existing, non-empty output dir unless forced (checked before any work)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise PocketbertError(f"output path {out} exists and is not a directory; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise PocketbertError(f"output dir {out} already exists; pass --force to replace it or choose another --out")
-
-
 @contextlib.contextmanager
 def atomic_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary dir next to `out`; on success it replaces `out`, on any exception it is removed."""
-    out = Path(out)
-    check_output_dir(out, force)
+    """Yield a temporary dir next to `out`; on success it replaces `out`, on any exception it is removed.
+
+    Whether `out` may be replaced is decided before any work by `pocketbert.core.outputs.check_output_dir`
+    (the --force rule); `force` here only confirms that decision, and a dir that filled up in between is refused.
+    """
+    out = Path(os.path.abspath(out))  # "." or "x/.." has no name to put a sibling next to
+    if out.exists() and not out.is_dir():
+        raise PocketbertError(f"output path {out} exists and is not a directory; choose another --out")
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise PocketbertError(f"output dir {out} already exists; pass --force to replace it or choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

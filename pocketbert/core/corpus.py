@@ -29,11 +29,20 @@ def embedded_paragraphs() -> list[str]:
     return paragraphs
 
 
+# A sentence ends at . ! or ? followed by space and a capital (or an opening quote / bracket before one).
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Rule-based sentence split (no model, no download): good enough to turn paragraphs into training units."""
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+
+
 def embedded_sentences(limit: int | None = None) -> list[str]:
     """Sentences from the embedded paragraphs, for parity checks and benchmark inputs."""
     out: list[str] = []
     for para in embedded_paragraphs():
-        for sent in re.split(r"(?<=[.!?])\s+(?=[A-Z])", para):
+        for sent in split_sentences(para):
             if len(sent.split()) >= 6:
                 out.append(sent)
                 if limit is not None and len(out) >= limit:

@@ -52,6 +52,12 @@ def read_cls_tsv(path: Path, limit: int | None = None) -> ClsData:
     rows = _rows(path)
     header = [h.strip().lower() for h in rows[0]]
     label_idx = header.index(LABEL_COLUMN) if LABEL_COLUMN in header else len(header) - 1
+    known = LABEL_COLUMN in header or any(h in TEXT_COLUMNS for h in header)
+    if not known and header[label_idx].lstrip("-").isdigit():
+        # Without this the first example silently becomes the header (and is lost from training).
+        raise PocketbertError(
+            f"{path}: the first line {rows[0]} looks like an example, not a header; add a header line such as "
+            "`sentence\tlabel` or `sentence1\tsentence2\tlabel`")
     text_idx = [i for i, h in enumerate(header) if h in TEXT_COLUMNS]
     if not text_idx:
         text_idx = [i for i in range(len(header)) if i != label_idx][:2]

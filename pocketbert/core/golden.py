@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from pocketbert.core.atomic import atomic_output_dir, write_json
+from pocketbert.core.outputs import Marker, check_output_dir
 from pocketbert.core.qa import QAInputError, best_span, make_features
 
 SCHEMA_VERSION = 1
 VOCAB_FILE = "vocab.txt"
+# The golden dir's index; `golden --force` replaces only a dir that carries it (pocketbert.core.outputs).
+MARKER = Marker("golden", "index.json", ("cases", "schema_version"))
 LOGIT_DECIMALS = 4
 # Planted logits: the answer peak, and decoys on a question token / padding that must be ignored.
 ANSWER_LOGIT = 8.0
@@ -174,11 +177,12 @@ def build_case(case: Case, vocab_path: Path) -> dict:
 
 def write_golden(out: Path, force: bool = False) -> list[str]:
     """Write vocab.txt, index.json and one <case>.json per case to `out` atomically; return the case names."""
+    force = check_output_dir(Path(out), force, MARKER)
     vocab = packaged_vocab_path()
     with atomic_output_dir(Path(out), force=force) as tmp:
         shutil.copyfile(vocab, tmp / VOCAB_FILE)
         for case in CASES:
             write_json(tmp / f"{case.name}.json", build_case(case, vocab))
-        write_json(tmp / "index.json", {"schema_version": SCHEMA_VERSION, "vocab": VOCAB_FILE,
+        write_json(tmp / MARKER.file, {"schema_version": SCHEMA_VERSION, "vocab": VOCAB_FILE,
                                         "cases": [c.name for c in CASES]})
     return [c.name for c in CASES]

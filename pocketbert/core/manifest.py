@@ -157,3 +157,28 @@ def artifact_sha256(path: str | Path) -> str:
             while chunk := fh.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def check_model_file(dir_: Path, manifest: dict, verify_hash: bool = True) -> None:
+    """Missing or truncated model file -> one line: size first (cheap), then sha256 against the manifest.
+
+    Bench and parity both call it: an artifact is checked the same way whoever reads it.
+    """
+    dir_ = Path(dir_)
+    model = dir_ / manifest["model_file"]
+    if not model.exists():
+        raise PocketbertError(f"artifact {dir_}: model file {manifest['model_file']} is missing; re-run `pocketbert convert`")
+    size = artifact_size(model)
+    want = manifest.get("file_size_bytes")
+    if want is not None and size != want:
+        raise PocketbertError(
+            f"artifact {dir_}: {manifest['model_file']} has {size} bytes but the manifest says {want} "
+            "(truncated or replaced); copy it again or re-run `pocketbert convert`")
+    if verify_hash and manifest.get("sha256") and artifact_sha256(model) != manifest["sha256"]:
+        raise PocketbertError(
+            f"artifact {dir_}: sha256 of {manifest['model_file']} does not match the manifest (corrupt or replaced); "
+            "copy it again or re-run `pocketbert convert`")
+    for sig in manifest.get("signatures") or []:
+        f = sig.get("file")
+        if f and not (dir_ / f).exists():
+            raise PocketbertError(f"artifact {dir_}: signature file {f} is missing; re-run `pocketbert convert`")

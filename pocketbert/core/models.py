@@ -58,10 +58,13 @@ def model_slug(name_or_path: str | Path) -> str:
 
 
 def load_config(name_or_path: str | Path):
-    """AutoConfig for a model, with a one-line error when it cannot be found (no network, typo)."""
+    """AutoConfig for a model, with a one-line error when it cannot be found (no network, typo) or when a local
+    dir's weights are truncated (checked here because every model command reads the config before working)."""
     from transformers import AutoConfig
 
     resolved = resolve_model(name_or_path)
+    if Path(resolved).is_dir():
+        check_weights(resolved)  # cheap; every model command reads the config first, so a bad file fails early
     try:
         return AutoConfig.from_pretrained(resolved)
     except (OSError, ValueError) as exc:
@@ -69,6 +72,39 @@ def load_config(name_or_path: str | Path):
             f"cannot load the config of {name_or_path}: {str(exc).splitlines()[0]} "
             "(pass a local model dir, or a hub id where a network is available)"
         ) from exc
+
+
+def check_weights(model_dir: str | Path) -> None:
+    """Each *.safetensors file of a local model dir has a header that covers the whole file.
+
+    Reads only the headers (kilobytes), so commands call it before any work: a truncated download or a
+    half-copied file is one line naming the file instead of a safetensors traceback from deep in transformers.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    for path in sorted(Path(model_dir).glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="numpy"):
+                pass
+        except (SafetensorError, OSError) as exc:
+            raise PocketbertError(f"model file {path} is truncated or corrupt ({str(exc).splitlines()[0]}); "
+                                  "copy the model again or re-save it with save_pretrained") from exc
+
+
+def load_model(auto_cls, name_or_path: str | Path, what: str = "model", **kwargs):
+    """`auto_cls.from_pretrained` for a resolved model, with one-line errors: the one loader every stage uses.
+
+    `what` names the role in the error ("teacher", "student"); kwargs go to from_pretrained (num_labels, ...).
+    """
+    from safetensors import SafetensorError
+
+    resolved = resolve_model(name_or_path)
+    if Path(resolved).is_dir():
+        check_weights(resolved)
+    try:
+        return auto_cls.from_pretrained(resolved, **kwargs)
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise PocketbertError(f"cannot load {what} {name_or_path}: {str(exc).splitlines()[0]}") from exc
 
 
 def load_tokenizer(name_or_path: str | Path):

@@ -121,6 +121,48 @@ def window_starts(n_context: int, cap: int, doc_stride: int) -> list[int]:
     return starts
 
 
+@dataclass
+class EncodedPair:
+    """A question and a context tokenized once (question truncated to max_query_len); windows come later, for
+    whichever sequence length the model takes (the apps' EncodedPair / QaFeatures.Tokenized)."""
+
+    context: str
+    question_ids: list[int]
+    question_tokens: list[str]
+    context_ids: list[int]
+    context_tokens: list[str]
+    context_offsets: list[tuple[int, int]]
+
+    @property
+    def single_window_length(self) -> int:
+        """Positions needed to hold everything in one window: [CLS] q [SEP] c [SEP]."""
+        return len(self.question_ids) + len(self.context_ids) + N_SPECIAL_TOKENS
+
+
+def encode_pair(tokenizer, question: str, context: str, max_query_len: int = DEFAULT_MAX_QUERY_LEN) -> EncodedPair:
+    """Tokenize a (question, context) pair; empty inputs fail as the golden `expect_error` cases say."""
+    if not question or not question.strip():
+        raise QAInputError(EMPTY_QUESTION, "the question is empty; pass a question with words in it")
+    if not context or not context.strip():
+        raise QAInputError(EMPTY_CONTEXT, "the context is empty; pass a passage to search for the answer")
+    q_ids, q_tokens, _ = tokenize_with_offsets(tokenizer, question)
+    if not q_ids:
+        raise QAInputError(EMPTY_QUESTION, "the question has no tokens; pass a question with words in it")
+    c_ids, c_tokens, c_offsets = tokenize_with_offsets(tokenizer, context)
+    if not c_ids:
+        raise QAInputError(EMPTY_CONTEXT, "the context has no tokens; pass a passage to search for the answer")
+    return EncodedPair(context, q_ids[:max_query_len], q_tokens[:max_query_len], c_ids, c_tokens, c_offsets)
+
+
+def choose_seq_len(seq_lens, pair: EncodedPair) -> int:
+    """The apps' rule (QAModel.sequenceLength / QaPipeline.chooseSeqLen): the smallest length that holds the
+    question and the whole context in one window, else the largest (the context is then split into windows)."""
+    lens = sorted(int(s) for s in seq_lens if int(s) > 0)
+    if not lens:
+        raise PocketbertError("the model lists no sequence lengths; re-run `pocketbert convert`")
+    return next((s for s in lens if s >= pair.single_window_length), lens[-1])
+
+
 def make_features(
     tokenizer,
     question: str,
@@ -130,18 +172,14 @@ def make_features(
     max_query_len: int = DEFAULT_MAX_QUERY_LEN,
 ) -> Features:
     """Split a (question, context) pair into padded windows over the context (rule: module docstring)."""
-    if not question or not question.strip():
-        raise QAInputError(EMPTY_QUESTION, "the question is empty; pass a question with words in it")
-    if not context or not context.strip():
-        raise QAInputError(EMPTY_CONTEXT, "the context is empty; pass a passage to search for the answer")
-    q_ids, q_tokens, _ = tokenize_with_offsets(tokenizer, question)
-    if not q_ids:
-        raise QAInputError(EMPTY_QUESTION, "the question has no tokens; pass a question with words in it")
-    q_ids, q_tokens = q_ids[:max_query_len], q_tokens[:max_query_len]
-    c_ids, c_tokens, c_offsets = tokenize_with_offsets(tokenizer, context)
-    if not c_ids:
-        raise QAInputError(EMPTY_CONTEXT, "the context has no tokens; pass a passage to search for the answer")
+    return pair_features(tokenizer, encode_pair(tokenizer, question, context, max_query_len), max_len, doc_stride)
 
+
+def pair_features(tokenizer, pair: EncodedPair, max_len: int, doc_stride: int = DEFAULT_DOC_STRIDE) -> Features:
+    """The padded windows of an encoded pair for a model with `max_len` positions."""
+    q_ids, q_tokens = pair.question_ids, pair.question_tokens
+    c_ids, c_tokens, c_offsets = pair.context_ids, pair.context_tokens, pair.context_offsets
+    context = pair.context
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     cap = max_len - len(q_ids) - N_SPECIAL_TOKENS

@@ -156,14 +156,36 @@ def validate_record(record: dict) -> dict:
 
 def append_record(path: Path, record: dict) -> None:
     """Validate and append one record, flushed to disk at once, so results measured before a crash are kept."""
-    validate_record(record)
+    append_records(path, [record])
+
+
+def append_records(path: Path, records: list[dict]) -> None:
+    """Validate every record, then append them all in one write: a bad record appends none (bench import)."""
+    for record in records:
+        validate_record(record)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=True, ensure_ascii=False)
+    text = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records)
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def is_results_file(path: Path) -> bool:
+    """True when every non-empty line of `path` is a results record (an empty file counts)."""
+    try:
+        read_records([path])
+    except (PocketbertError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def check_results_out(path: Path, inputs=()) -> None:
+    """Before any measurement: --out is a new file or a results JSONL, never a notes file or an input."""
+    from pocketbert.core.outputs import check_output_file
+
+    check_output_file(Path(path), is_results_file, "a results JSONL (one results record per line)", inputs)
 
 
 def read_records(paths: Iterable[Path]) -> list[dict]:

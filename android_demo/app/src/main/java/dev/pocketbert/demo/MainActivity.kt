@@ -67,7 +67,9 @@ class MainActivity : ComponentActivity() {
         findViewById<Button>(R.id.ask).setOnClickListener { ask() }
         findViewById<Button>(R.id.benchmark).setOnClickListener { benchmark(DEFAULT_BENCHMARK_RUNS, null, null) }
 
-        val runs = intent.getIntExtra(EXTRA_BENCHMARK_RUNS, 0)
+        // Intent extras start a benchmark once: a recreated activity (rotation, dark mode) gets the same intent
+        // back with a saved state, and a second run would overlap the first one still on the worker.
+        val runs = if (savedInstanceState == null) intent.getIntExtra(EXTRA_BENCHMARK_RUNS, 0) else 0
         if (runs > 0 && names.isNotEmpty()) {
             intent.getStringExtra(EXTRA_MODEL)?.let { m -> names.indexOf(m).takeIf { it >= 0 }?.let { modelSpinner.setSelection(it) } }
             try {

@@ -109,13 +109,13 @@ public final class BasicTokenizer {
     return new Word(norm.slice(from, to), origin.slice(from, to));
   }
 
-  /** NFD of one code point without its non-spacing marks (Unicode category Mn). */
+  /** NFD of one code point without its non-spacing marks (Mn as the tokenizers crate knows them). */
   static int[] stripAccents(int cp) {
     if (cp < 0x80) {
       return new int[] {cp};
     }
     String nfd = Normalizer.normalize(new String(Character.toChars(cp)), Normalizer.Form.NFD);
-    return nfd.codePoints().filter(c -> Character.getType(c) != Character.NON_SPACING_MARK).toArray();
+    return nfd.codePoints().filter(c -> !UnicodeTables.contains(UnicodeTables.NONSPACING_MARK, c)).toArray();
   }
 
   /** Full (one-to-many) lowercase mapping of one code point, locale-independent and context-free. */
@@ -126,61 +126,36 @@ public final class BasicTokenizer {
     return new String(Character.toChars(cp)).toLowerCase(Locale.ROOT).codePoints().toArray();
   }
 
-  /** Rust's char::is_whitespace (Unicode White_Space) plus tab, newline and carriage return. */
+  // The character classes below come from UnicodeTables (generated with the Swift core's tables by
+  // ios_demo/QACore/scripts/gen_unicode_tables.py, measured from Hugging Face's tokenizer), not from
+  // Character.getType: a phone's Unicode data (API 24 = Unicode 8) and the JDK's differ from the crate's.
+
+  /** Turned into a space when cleaning, and splits words: the crate's whitespace plus newline and carriage return. */
   static boolean isWhitespace(int cp) {
-    switch (cp) {
-      case ' ': case '\t': case '\n': case '\r': case 0x0B: case 0x0C: case 0x85: case 0xA0:
-      case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-        return true;
-      default:
-        return cp >= 0x2000 && cp <= 0x200A;
-    }
+    return cp == '\n' || cp == '\r' || UnicodeTables.contains(UnicodeTables.WHITESPACE, cp);
   }
 
-  /** Unicode "Other" categories (Cc, Cf, Cs, Co, Cn), except tab, newline and carriage return. */
+  /** Dropped when cleaning: control/format/private-use characters as the crate knows them (not tab, newline, CR). */
   static boolean isControl(int cp) {
-    if (cp == '\t' || cp == '\n' || cp == '\r') {
-      return false;
-    }
-    switch (Character.getType(cp)) {
-      case Character.CONTROL:
-      case Character.FORMAT:
-      case Character.SURROGATE:
-      case Character.PRIVATE_USE:
-      case Character.UNASSIGNED:
-        return true;
-      default:
-        return false;
-    }
+    return UnicodeTables.contains(UnicodeTables.CONTROL, cp);
   }
 
-  /** ASCII punctuation (33-47, 58-64, 91-96, 123-126) or a Unicode P* category. */
+  /** ASCII punctuation (33-47, 58-64, 91-96, 123-126) or a Unicode P* category, as the crate knows them. */
   static boolean isPunctuation(int cp) {
-    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) {
-      return true;
-    }
-    switch (Character.getType(cp)) {
-      case Character.CONNECTOR_PUNCTUATION:
-      case Character.DASH_PUNCTUATION:
-      case Character.START_PUNCTUATION:
-      case Character.END_PUNCTUATION:
-      case Character.INITIAL_QUOTE_PUNCTUATION:
-      case Character.FINAL_QUOTE_PUNCTUATION:
-      case Character.OTHER_PUNCTUATION:
-        return true;
-      default:
-        return false;
-    }
+    return UnicodeTables.contains(UnicodeTables.PUNCTUATION, cp);
   }
 
-  /** The CJK Unified Ideographs blocks BERT pads with spaces (not Hiragana, Katakana or Hangul). */
+  /**
+   * The CJK Unified Ideographs blocks BERT pads with spaces (not Hiragana, Katakana or Hangul), as the tokenizers
+   * crate spells them: 0x2B920 where the old Python BasicTokenizer says 0x2B820 (the Swift core agrees).
+   */
   static boolean isCjk(int cp) {
     return (cp >= 0x4E00 && cp <= 0x9FFF)
         || (cp >= 0x3400 && cp <= 0x4DBF)
         || (cp >= 0x20000 && cp <= 0x2A6DF)
         || (cp >= 0x2A700 && cp <= 0x2B73F)
         || (cp >= 0x2B740 && cp <= 0x2B81F)
-        || (cp >= 0x2B820 && cp <= 0x2CEAF)
+        || (cp >= 0x2B920 && cp <= 0x2CEAF)
         || (cp >= 0xF900 && cp <= 0xFAFF)
         || (cp >= 0x2F800 && cp <= 0x2FA1F);
   }

