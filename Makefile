@@ -19,7 +19,7 @@ comma := ,
 IOS_SEQ_LEN = $(if $(filter file,$(origin SEQ_LEN)),$(IOS_SEQ_LEN_DEFAULT),$(SEQ_LEN))
 seq_len_flags = $(foreach s,$(subst $(comma), ,$(1)),--seq-len $(s))
 
-.PHONY: setup test test-python test-swift test-swift-app test-java demo bench bench-distill bench-tasks bench-convert \
+.PHONY: setup test test-python test-swift test-swift-app test-java demo bench bench-distill bench-distill-quality bench-tasks bench-convert \
         convert-ios convert-android golden clean qa-models bench-qa
 
 setup: $(STAMP)  ## create .venv and install pocketbert with its test extras (no-op when up to date)
@@ -61,6 +61,10 @@ bench: setup  ## BERT-base vs DistilBERT-base on this host, fp32 and int8, seq 3
 
 bench-distill: setup  ## distillation step: tokens/s, utilization of the matmul peak, time split, before/after; `prepare` RSS
 	$(PY) benchmarks/bench_distill.py
+
+bench-distill-quality: setup  ## sentence recipe vs sentence-transformers' distillation, STS-B at 5/15/30 min (~45 min)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/bench_distill_quality.py
 
 bench-tasks: setup  ## teacher vs student on SST-2 / SQuAD / STS-B from ../shared/data (long: CPU hours)
 	$(PY) benchmarks/bench_tasks.py
