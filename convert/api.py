@@ -17,6 +17,7 @@ from pocketbert.core.errors import PocketbertError
 from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_PARITY_N
 from pocketbert.core.manifest import MANIFEST_NAME
 from pocketbert.core.outputs import Marker
+from pocketbert.core.quiet import native_stderr_captured
 from pocketbert.core.runtime import COREML_COMPUTE_UNITS
 from pocketbert.core.models import write_vocab_txt
 
@@ -216,7 +217,8 @@ def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], p
     source = load_source(model, task)
     with atomic_output_dir(out, force=force) as tmp:
         started = time.perf_counter()
-        model_file, sigs, qinfo = _export(fmt, source, tokenizer, seq_lens, precision, tmp, calibration, opts)
+        with native_stderr_captured():  # converter / quantizer chatter; replayed if the export fails
+            model_file, sigs, qinfo = _export(fmt, source, tokenizer, seq_lens, precision, tmp, calibration, opts)
         export_s = time.perf_counter() - started
         if fmt == "coreml":
             qinfo = {**(qinfo or {}), "compute_units": opts.get("compute_units", "all"),
@@ -224,7 +226,8 @@ def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], p
         write_tokenizer(tokenizer, source.path, tmp)
         manifest = build_manifest(fmt, source, tokenizer, seq_lens, precision, qinfo, model_file, sigs, tmp)
         started = time.perf_counter()
-        report = run_parity(tmp, data=data, n=n, source=source, tokenizer=tokenizer, manifest=manifest)
+        with native_stderr_captured():  # the runtime's "Created ... delegate" lines
+            report = run_parity(tmp, data=data, n=n, source=source, tokenizer=tokenizer, manifest=manifest)
         manifest["parity"] = report.as_manifest()
         manifest["timings_s"] = {"export": round(export_s, 2), "parity": round(time.perf_counter() - started, 2)}
         validate_manifest(manifest, tmp / "manifest.json")

@@ -91,3 +91,21 @@ def test_save_tokenizer_writes_vocab_txt_in_id_order(tmp_path):
     lines = (tmp_path / "vocab.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == tok.vocab_size
     assert [lines[i] for i in tok("hello world")["input_ids"]] == ["[CLS]", "hello", "world", "[SEP]"]
+
+
+def test_native_stderr_is_held_back_and_replayed_on_failure(capfd):
+    """Converter chatter written straight to fd 2 is hidden on success and shown when the block fails."""
+    import os
+
+    import pytest
+
+    from pocketbert.core.quiet import native_stderr_captured
+
+    with native_stderr_captured():
+        os.write(2, b"I0000 native chatter\n")
+    assert "native chatter" not in capfd.readouterr().err
+    with pytest.raises(RuntimeError):
+        with native_stderr_captured():
+            os.write(2, b"F0000 the real reason\n")
+            raise RuntimeError("export failed")
+    assert "the real reason" in capfd.readouterr().err

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
+from contextlib import contextmanager
 
 VERBOSE_ENV = "POCKETBERT_VERBOSE"
 # Environment defaults (a user's own setting wins: setdefault).
@@ -35,3 +38,36 @@ def quiet_third_party() -> bool:
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     return True
+
+
+@contextmanager
+def native_stderr_captured():
+    """Hold back what native libraries write to file descriptor 2 during the block (converter `I0000` lines,
+    "Created TensorFlow Lite XNNPACK delegate", explicit progress bars); replay it if the block raises, so a failure
+    still shows everything. With POCKETBERT_VERBOSE=1, or when fd 2 cannot be duplicated, nothing is held back.
+    """
+    if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters)
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if failed:
+                held.seek(0)
+                sys.stderr.write(held.read().decode("utf-8", errors="replace"))
+                sys.stderr.flush()
