@@ -112,7 +112,7 @@ def distill_cmd(teacher, student, data, out, config_path, max_steps, minutes, ba
 
     flags = {"max_steps": max_steps, "max_minutes": minutes, "batch_size": batch_size,
              "effective_batch": effective_batch, "learning_rate": lr, "precision": precision, "seed": seed,
-             "holdout": _share(holdout) if holdout is not None else None}
+             "holdout": holdout}  # "1%" or "0.01": parsed with the config (distill/config.py)
     overrides = {**parse_set_options(sets), **{k: v for k, v in flags.items() if v is not None}}
     cfg = load_config(config_path, overrides)
     try:
@@ -127,16 +127,6 @@ def distill_cmd(teacher, student, data, out, config_path, max_steps, minutes, ba
     click.echo(f"done: {summary['steps']} steps ({summary['stop_reason']}), final model {summary['final_model']}")
     for line in validation_lines(summary.get("validation")):
         click.echo(line)
-
-
-def _share(text: str) -> float:
-    """'1%' or '0.01' -> 0.01 (one clear line for anything else)."""
-    from pocketbert.core.errors import PocketbertError
-
-    try:
-        return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
-    except ValueError:
-        raise PocketbertError(f"--holdout {text!r} is not a share like 1% or 0.01") from None
 
 
 def validation_lines(v: dict | None) -> list[str]:

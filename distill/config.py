@@ -124,8 +124,8 @@ def _coerce(name: str, value):
             raise PocketbertError(f"{name} must be true or false, got {value!r}")
         return value
     if isinstance(default, float) or name in ("max_minutes", "student_dropout"):
-        if name == "holdout" and isinstance(value, str) and value.endswith("%"):
-            value = _percent(name, value)
+        if name == "holdout" and isinstance(value, str):
+            value = _share(name, value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PocketbertError(f"{name} must be a number, got {value!r}")
         return float(value)
@@ -140,11 +140,12 @@ def _coerce(name: str, value):
     return value
 
 
-def _percent(name: str, text: str) -> float:
+def _share(name: str, text: str) -> float:
+    """'1%' or '0.01' -> 0.01 (a share given on the command line or in YAML as a string)."""
     try:
-        return float(text[:-1]) / 100.0
+        return float(text[:-1]) / 100.0 if text.strip().endswith("%") else float(text)
     except ValueError:
-        raise PocketbertError(f"{name} {text!r} is not a percentage like 1%") from None
+        raise PocketbertError(f"{name} {text!r} is not a share like 1% or 0.01") from None
 
 
 def load_config(path: Path | None = None, overrides: dict | None = None) -> DistillConfig:

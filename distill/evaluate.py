@@ -118,7 +118,6 @@ def embed(net, tokenizer, sentences: list[str], batch_size: int, max_len: int, d
 def evaluate_sts(model: str, data: Path, batch_size: int = 64, limit: int | None = None, max_len: int = 128,
                  device: str = "auto") -> dict:
     """Spearman of cosine(mean-pooled embeddings) vs STS-B gold; any BERT-family dir (its encoder) works."""
-    from scipy.stats import spearmanr
     from transformers import AutoModel
 
     from pocketbert.core.datasets_io import read_sts
@@ -127,11 +126,18 @@ def evaluate_sts(model: str, data: Path, batch_size: int = 64, limit: int | None
     tokenizer = load_tokenizer(model)
     dev = pick_device(device)
     net = load_model(AutoModel, model).to(dev).eval()
-    a = embed(net, tokenizer, [p[0] for p in sts.pairs], batch_size, max_len, dev)
-    b = embed(net, tokenizer, [p[1] for p in sts.pairs], batch_size, max_len, dev)
+    rho = sts_spearman(net, tokenizer, sts, batch_size, max_len, dev)
+    return {"task": "sts", "model": str(model), "data": str(data), "spearman": rho, "n": len(sts.pairs)}
+
+
+def sts_spearman(net, tokenizer, sts, batch_size: int, max_len: int, device) -> float:
+    """Spearman of cosine(embeddings of each pair) vs the gold scores; `net` is an encoder (e.g. student.distilbert)."""
+    from scipy.stats import spearmanr
+
+    a = embed(net, tokenizer, [p[0] for p in sts.pairs], batch_size, max_len, device)
+    b = embed(net, tokenizer, [p[1] for p in sts.pairs], batch_size, max_len, device)
     cosine = (a * b).sum(-1).numpy()  # (n,)
-    rho = spearmanr(cosine, np.array(sts.scores)).statistic
-    return {"task": "sts", "model": str(model), "data": str(data), "spearman": float(rho), "n": len(sts.pairs)}
+    return float(spearmanr(cosine, np.array(sts.scores)).statistic)
 
 
 @torch.no_grad()

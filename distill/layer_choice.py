@@ -16,15 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from pocketbert.core.pooling import mean_pool
+from pocketbert.distill.data import PreparedData
+from pocketbert.distill.validation import agreement_sums, holdout_split
 
 # Try every layer map when there are at most this many (6 choose 3 = 20); otherwise the structured set below.
 MAX_EXHAUSTIVE = 100
 # Sequences scored per candidate: enough for a stable mean, a few seconds per candidate on a CPU.
 SAMPLE_SEQUENCES = 256
 SAMPLE_BATCH = 64
+# A prepared dir's sample is its 1% held-out slice: inside any larger --holdout too (one fixed permutation). Dirs of
+# at most SMALL_DATA sequences are too small to split and are sampled whole.
+SAMPLE_SHARE = 0.01
+SMALL_DATA = 64
 
 
 @dataclass
@@ -70,16 +74,9 @@ def score_maps(teacher, info, batches: list[tuple[torch.Tensor, torch.Tensor]], 
     scored = []
     for i, layers in enumerate(maps):
         student = build_student(teacher, info, layers).eval()
-        pooled, tok, n_seq, n_tok = 0.0, 0.0, 0, 0
-        for (ids, attn), t_hidden in zip(batches, t_out):
-            s_hidden = student.distilbert(input_ids=ids, attention_mask=attn).last_hidden_state.float()  # (bs, seq, dim)
-            keep = attn.bool()
-            tok += float(F.cosine_similarity(s_hidden[keep], t_hidden[keep], dim=-1).sum())
-            n_tok += int(keep.sum())
-            s_pool = mean_pool(s_hidden, attn, normalize=False)  # (bs, dim)
-            t_pool = mean_pool(t_hidden, attn, normalize=False)
-            pooled += float(F.cosine_similarity(s_pool, t_pool, dim=-1).sum())
-            n_seq += ids.shape[0]
+        sums = [agreement_sums(student.distilbert(input_ids=ids, attention_mask=attn).last_hidden_state, t_hidden, attn)
+                for (ids, attn), t_hidden in zip(batches, t_out)]  # per batch: (tok cos sum, tokens, pooled sum, seqs)
+        tok, n_tok, pooled, n_seq = (sum(col) for col in zip(*sums))
         scored.append(Candidate(layers, pooled / max(n_seq, 1), tok / max(n_tok, 1)))
         if progress is not None:
             progress(i + 1, len(maps), scored[-1])
@@ -99,11 +96,8 @@ def sample_batches(tokenizer, texts: list[str], max_len: int) -> list[tuple[torc
 
 def prepared_batches(data_dir, pad_id: int | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Batches from the held-out slice of a prepared dir (the sequences distillation will never train on)."""
-    from pocketbert.distill.data import PreparedData
-    from pocketbert.distill.validation import holdout_split
-
     data = PreparedData(data_dir)
-    _, held = holdout_split(len(data), 0.01) if len(data) > 64 else (None, np.arange(len(data)))
+    _, held = holdout_split(len(data), SAMPLE_SHARE) if len(data) > SMALL_DATA else (None, np.arange(len(data)))
     held = held[:SAMPLE_SEQUENCES]
     held = held[np.argsort(data.lengths[held], kind="stable")]
     pad = int(data.meta.get("pad_token_id") or 0) if pad_id is None else pad_id

@@ -325,12 +325,13 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
     autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype is not None else nullcontext
 
+    tokenizer = load_tokenizer(student_dir)  # saved with OUT/best and OUT/final; embeds the STS probe
     validator = None
     if len(val_idx):
         say(f"held-out validation: {len(val_idx)} sequences of {eval_data or data_dir} never trained on"
             + (f", STS probe {eval_sts}" if eval_sts else ""))
         validator = val.Validator(val_data, val_idx, teacher, pad_id, masker if uses_logits else None,
-                                  sts_file=eval_sts, tokenizer=load_tokenizer(student_dir) if eval_sts else None,
+                                  sts_file=eval_sts, tokenizer=tokenizer,
                                   device=device)
     best_metric = val.resolve_best_metric(cfg.best_metric, info.has_mlm_head, uses_logits, eval_sts is not None)
     val_state = val.ValidationState(best_metric)
@@ -383,8 +384,6 @@ def distill(teacher_name: str, student_dir: str, data_dir: Path, out: Path, conf
     window_start, window_tokens, window_steps = started, 0.0, 0
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
     stop_reason = "max_steps" if cfg.max_steps is not None else "epochs"
-
-    tokenizer = load_tokenizer(student_dir) if dist.is_main else None
 
     clock = {"deadline": deadline, "validation_s": 0.0}
 

@@ -38,6 +38,8 @@ HOLDOUT_SEED = 20191002  # DistilBERT's arXiv date
 # Metrics where lower is better; every other metric is better when higher.
 LOWER_IS_BETTER = {"mlm_kl"}
 METRICS = ("token_cos", "pooled_cos", "mlm_top1", "mlm_kl", "sts")
+# The STS probe embeds sentences as `pocketbert evaluate sts` does (same length cap).
+STS_MAX_LEN = 128
 
 
 def holdout_split(n_sequences: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +67,20 @@ def resolve_best_metric(requested: str, teacher_has_mlm_head: bool, uses_logits:
     if requested == "sts" and not has_sts:
         raise PocketbertError("best_metric sts needs --eval-sts FILE (an STS-B style file with gold scores)")
     return requested
+
+
+def agreement_sums(s_hidden: torch.Tensor, t_hidden: torch.Tensor, attention_mask: torch.Tensor) -> tuple:
+    """(sum of per-token cosines, real tokens, sum of pooled-vector cosines, sequences) of one batch.
+
+    Sums, not means, so callers can average over many batches exactly. Inputs are (bs, seq, dim) last hidden states.
+    """
+    s_hidden, t_hidden = s_hidden.float(), t_hidden.float()
+    keep = attention_mask.bool()  # (bs, seq)
+    tok = float(F.cosine_similarity(s_hidden[keep], t_hidden[keep], dim=-1).sum())
+    s_pool = mean_pool(s_hidden, attention_mask, normalize=False)  # (bs, dim)
+    t_pool = mean_pool(t_hidden, attention_mask, normalize=False)
+    pooled = float(F.cosine_similarity(s_pool, t_pool, dim=-1).sum())
+    return tok, int(keep.sum()), pooled, s_hidden.shape[0]
 
 
 def is_better(metric: str, new: float, old: float | None) -> bool:
@@ -130,14 +146,10 @@ class Validator:
         tok_sum = pooled_sum = top1_hits = kl_sum = 0.0
         n_tok = n_seq = n_sel = 0
         for b in self.batches:
-            s_hidden = student.distilbert(input_ids=b["ids"], attention_mask=b["attn"]).last_hidden_state.float()
-            keep = b["attn"].bool()  # (bs, seq)
-            tok_sum += float(F.cosine_similarity(s_hidden[keep], b["t_hidden"][keep], dim=-1).sum())
-            n_tok += int(keep.sum())
-            s_pool = mean_pool(s_hidden, b["attn"], normalize=False)  # (bs, dim)
-            t_pool = mean_pool(b["t_hidden"], b["attn"], normalize=False)
-            pooled_sum += float(F.cosine_similarity(s_pool, t_pool, dim=-1).sum())
-            n_seq += s_hidden.shape[0]
+            s_hidden = student.distilbert(input_ids=b["ids"], attention_mask=b["attn"]).last_hidden_state
+            sums = agreement_sums(s_hidden, b["t_hidden"], b["attn"])
+            tok_sum, n_tok = tok_sum + sums[0], n_tok + sums[1]
+            pooled_sum, n_seq = pooled_sum + sums[2], n_seq + sums[3]
             if "masked" in b and head is not None:
                 h = student.distilbert(input_ids=b["masked"], attention_mask=b["attn"]).last_hidden_state
                 s_logp = F.log_softmax(head(h[b["sel"]]).float(), -1)  # (n, vocab)
@@ -153,19 +165,7 @@ class Validator:
         return metrics
 
     def _sts(self, student) -> float:
-        from scipy.stats import spearmanr
+        from pocketbert.distill.evaluate import sts_spearman
 
         sts, tokenizer = self.sts
-        vecs = []
-        for side in (0, 1):
-            sents = [p[side] for p in sts.pairs]
-            chunks = []
-            for lo in range(0, len(sents), EVAL_BATCH * 2):
-                enc = tokenizer(sents[lo:lo + EVAL_BATCH * 2], truncation=True, max_length=128, padding=True,
-                                return_tensors="pt")
-                ids, attn = enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
-                hidden = student.distilbert(input_ids=ids, attention_mask=attn).last_hidden_state  # (bs, seq, dim)
-                chunks.append(mean_pool(hidden.float(), attn).cpu())  # (bs, dim), L2-normalized
-            vecs.append(torch.cat(chunks))
-        cosine = (vecs[0] * vecs[1]).sum(-1).numpy()  # (n,)
-        return float(spearmanr(cosine, np.asarray(sts.scores)).statistic)
+        return sts_spearman(student.distilbert, tokenizer, sts, EVAL_BATCH * 2, STS_MAX_LEN, self.device)
