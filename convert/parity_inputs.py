@@ -112,13 +112,31 @@ def embedded_qa_pairs(n: int) -> list[tuple[str, str]]:
 
 
 def qa_settings(seq_lens: list[int]) -> tuple[int, int]:
-    """(max_query_len, doc_stride) valid for every length of an artifact: the usual (64, 128) at 384, and for
-    short lengths a quarter of S for the question and at most half the remaining context room as the stride
-    (windows must advance: core.qa refuses doc_stride >= context capacity)."""
-    smin = min(seq_lens)
-    max_query_len = min(QA_MAX_QUERY_LEN, smin // QA_QUERY_SHARE)
-    room = smin - max_query_len - 3  # context tokens per window: [CLS] q [SEP] c [SEP]
-    return max_query_len, max(1, min(QA_DOC_STRIDE, room // 2))
+    """(max_query_len, doc_stride) of an artifact, sized for its LONGEST length.
+
+    The apps split a context into windows only at the longest signature (core.qa.choose_seq_len picks a shorter
+    one only when the question and the whole context fit in one window), so the stride and the question budget
+    are those of that length: the usual (64, 128) at 384; a shorter artifact gives a quarter of S to the question
+    and at most half the remaining context room to the stride (windows must advance).
+    """
+    smax = max(seq_lens)
+    max_query_len = min(QA_MAX_QUERY_LEN, smax // QA_QUERY_SHARE)
+    return max_query_len, _stride_for(smax, max_query_len, QA_DOC_STRIDE)
+
+
+def _stride_for(seq_len: int, max_query_len: int, doc_stride: int) -> int:
+    room = seq_len - max_query_len - 3  # context tokens per window: [CLS] q [SEP] c [SEP]
+    return max(1, min(doc_stride, room // 2))
+
+
+def window_at(seq_len: int, max_query_len: int, doc_stride: int) -> tuple[int, int]:
+    """The artifact's window settings applied at one of its (possibly shorter) lengths, for parity inputs.
+
+    The question keeps its budget while it leaves at least half the length to the context; the stride is capped
+    so that windows still advance at this length (at 128 an artifact's (64, 128) becomes (64, 30)).
+    """
+    max_query_len = min(max_query_len, seq_len // 2)
+    return max_query_len, _stride_for(seq_len, max_query_len, doc_stride)
 
 
 def qa_batch(tokenizer, input_names: list[str], seq_len: int, data, n: int,
@@ -133,6 +151,8 @@ def qa_batch(tokenizer, input_names: list[str], seq_len: int, data, n: int,
         pairs = embedded_qa_pairs(n)
     if max_query_len is None or doc_stride is None:
         max_query_len, doc_stride = qa_settings([seq_len])
+    else:
+        max_query_len, doc_stride = window_at(seq_len, max_query_len, doc_stride)
     rows: dict[str, list[np.ndarray]] = {k: [] for k in input_names}
     batch = ParityBatch(feeds={}, n_examples=len(pairs))
     first = 0

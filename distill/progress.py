@@ -15,7 +15,7 @@ PROGRESS_EVERY_S = 30.0
 ESTIMATE_MICRO_BATCHES = 3
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """A short human duration: 42 s, 7.5 min, 3.2 h."""
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -60,7 +60,7 @@ class StepProgress:
             self.estimated = True
             step_s = per_micro * self.accum
             self.say(f"timing: {self.micro_done} micro-batch(es) in {now - self.started:.1f} s -> one optimizer step "
-                     f"~ {_duration(step_s)}; {self.steps_left} steps ~ {_duration(step_s * self.steps_left)}")
+                     f"~ {duration(step_s)}; {self.steps_left} steps ~ {duration(step_s * self.steps_left)}")
         if micro >= self.accum - 1 or now - self.last_line < self.interval_s:
             return  # a step's own log row follows at its end; inside a step only on the wall-clock cadence
         done_in_step = micro + 1
@@ -68,5 +68,5 @@ class StepProgress:
         step_eta = per_micro * (self.accum - done_in_step)
         run_eta = per_micro * (total_micro - self.micro_done)
         self.say(f"step {step + 1} micro-batch {done_in_step}/{self.accum}: {tps:.0f} tokens/s, "
-                 f"step ETA {_duration(step_eta)}, run ETA {_duration(run_eta)}")
+                 f"step ETA {duration(step_eta)}, run ETA {duration(run_eta)}")
         self.last_line, self.window_tokens = now, 0

@@ -85,11 +85,12 @@ class Profile:
     nominal_step_s: float = 6.0
 
 
-# CPU: estimated 60-90 minutes on an idle 2-core box (not yet measured end to end). At 256 tokens / stride 96 the 4913 training questions of articles 1-20
-# make 5672 windows (355 steps of 16 per model); batches are cut to their longest window (dynamic padding, ~120
-# real tokens on average); 3.5-8 s per teacher step measured at load ~4 (12-23 s at load 6-8). Short schedules
-# want a higher learning rate than the usual 5e-5.
-CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=1.0, batch_size=16, lr_teacher=2e-4, lr_student=2e-4)
+# CPU: at 256 tokens / stride 96 the 4913 training questions of articles 1-20 make 5672 windows (355 steps of 16 per
+# epoch); batches are grouped by length and cut to their longest window (finetune.epoch_batches / trim_padding),
+# ~2.6 s per teacher step on an idle 2-core box with oneDNN linears. Two epochs: 5k questions is little data for a
+# sentence-embedding teacher (800 questions / 67 steps gave F1 12 in bench_tasks). Short schedules want a higher learning rate than the usual 5e-5.
+CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=2.0, batch_size=16, lr_teacher=2e-4, lr_student=2e-4,
+                      nominal_step_s=2.6)
 # GPU: the paper's recipe lengths (seq 384, stride 128), 2 epochs on all training articles.
 CUDA_PROFILE = Profile("cuda", max_len=384, doc_stride=128, epochs=2.0, batch_size=32, lr_teacher=1e-4,
                        lr_student=1e-4, nominal_step_s=0.15)

@@ -207,3 +207,37 @@ def test_finetune_never_decays_distilbert_layer_norms():
         assert torch.equal(after[n], before[n]), f"{n} was weight-decayed"
     q = "distilbert.transformer.layer.0.attention.q_lin.weight"
     assert not torch.equal(after[q], before[q])  # decay does apply to ordinary weights
+
+
+def test_length_grouped_batches_cover_every_row_once_with_little_padding():
+    """Each epoch visits every row exactly once; grouped batches pad far less than random ones; seeded = repeatable."""
+    from pocketbert.distill.finetune import GROUP_BATCHES, epoch_batches
+
+    gen_lengths = torch.Generator().manual_seed(1)
+    lengths = torch.randint(10, 257, (16 * GROUP_BATCHES * 2,), generator=gen_lengths)  # (n,)
+
+    def padding(batches):  # padded tokens when each batch is cut to its longest row (trim_padding)
+        return sum(int(lengths[b].max()) * len(b) - int(lengths[b].sum()) for b in batches)
+
+    grouped = epoch_batches(lengths, 16, torch.Generator().manual_seed(0), group_by_length=True)
+    plain = epoch_batches(lengths, 16, torch.Generator().manual_seed(0), group_by_length=False)
+    for batches in (grouped, plain):
+        assert sorted(torch.cat(batches).tolist()) == list(range(len(lengths)))
+    assert padding(grouped) < padding(plain) / 5
+    # The batch order is shuffled: the longest batch is not always first (lengths would otherwise arrive sorted).
+    maxima = [int(lengths[b].max()) for b in grouped]
+    assert maxima != sorted(maxima, reverse=True)
+    again = epoch_batches(lengths, 16, torch.Generator().manual_seed(0), group_by_length=True)
+    assert all(torch.equal(a, b) for a, b in zip(grouped, again))
+
+
+def test_finetune_without_a_terminal_prints_plain_progress_lines(tiny_models, tmp_path, capfd):
+    """In a log file tqdm is off; the loop still says step / total, loss, s/step and ETA (here: the last step)."""
+    from pocketbert.distill.finetune import TrainConfig, finetune_qa
+
+    student = tiny_models("bert", "mlm")
+    squad = write_squad(tmp_path / "train.json")
+    finetune_qa(str(student), squad, None, tmp_path / "qa", TrainConfig(max_steps=3, batch_size=4, device="cpu"),
+                max_len=64, doc_stride=16)
+    err = capfd.readouterr().err
+    assert "finetune qa: step 3/3, loss " in err and "s/step, ETA" in err
