@@ -202,10 +202,18 @@ def make_convert_step(role: str, suffix: str, fmt: str, precision: str):
         from pocketbert.convert.api import convert_model
         from pocketbert.core.manifest import load_manifest
 
+        from pocketbert.convert.parity import ParityError
+
         dest = plan.artifact_dir(role, suffix)
         # Parity on windows of the held-out articles: real SQuAD questions the model did not train on.
-        convert_model(fmt, str(plan.model_dir(role)), "qa", list(plan.seq_lens), precision, dest, force=True,
-                      data=plan.eval_file, n=plan.parity_n)
+        try:
+            convert_model(fmt, str(plan.model_dir(role)), "qa", list(plan.seq_lens), precision, dest, force=True,
+                          data=plan.eval_file, n=plan.parity_n)
+        except ParityError as exc:
+            # The gate refused this artifact (nothing was written); the other artifacts are still worth making,
+            # and the summary says which one failed and by how much.
+            return {"dir": None, "format": fmt, "precision": precision, "file_size_bytes": None, "parity": "failed",
+                    "task_agreement": exc.report.task_agreement if exc.report else None, "error": str(exc)}
         m = load_manifest(dest)
         p = m["parity"]
         return {"dir": str(dest), "format": fmt, "precision": precision, "file_size_bytes": m["file_size_bytes"],
@@ -236,6 +244,9 @@ def step_evaluate_artifacts(plan: Plan) -> dict:
         for suffix, fmt, _ in ARTIFACTS:
             name = f"{role}-{suffix}"
             scores_file = acc_dir / f"{name}.json"
+            if not (plan.artifact_dir(role, suffix) / "manifest.json").is_file():
+                results[name] = {"status": "skipped: not written (parity refused it)"}
+                continue
             if fmt == "coreml" and not coreml_can_predict():
                 results[name] = {"status": "skipped: Core ML predicts only on macOS"}
                 continue
@@ -466,7 +477,8 @@ def print_summary(summary: dict, echo=click.echo) -> None:
             ev = evaluated.get(name) or {}
             f1 = (f"  F1 {ev['f1']:.2f} (PyTorch on the same windows {ev['source_f1']:.2f}, same span "
                   f"{ev['agreement']:.1%})") if ev.get("f1") is not None and ev.get("source_f1") is not None else ""
-            echo(f"  {name:<22} {art['file_size_bytes'] / 1e6:8.1f} MB  parity {art['parity']:<9} "
+            size = "       -   " if art.get("file_size_bytes") is None else f"{art['file_size_bytes'] / 1e6:8.1f} MB"
+            echo(f"  {name:<22} {size}  parity {art['parity']:<9} "
                  f"agreement {agree}{f1}")
 
 
