@@ -4,6 +4,11 @@ The loop is written so that a resumed run is the uninterrupted run: checkpoints 
 boundaries, the data order is a pure function of (seed, epoch, position), and every RNG is saved and restored.
 Under DDP (torchrun / accelerate launch; gloo on CPU) all ranks run the same number of micro-batches, gradients
 are synchronized on the last micro-batch of each accumulation only, and rank 0 alone writes files.
+
+`distill()` = `check_inputs` (nothing is written before every input is checked) + a `Distiller`, whose methods are
+the run's named steps: setup_models / setup_optimization / setup_validation / load_checkpoint, then per optimizer
+step `accumulate` (next_indices -> batch -> step_loss -> backward, x accum), optimizer_step, log_step, validate,
+checkpoint; finish. Which loss terms run, and what each needs from the forwards, is the table in loss_terms.py.
 """
 from __future__ import annotations
 
