@@ -44,6 +44,13 @@ class LossTerm:
     inputs: tuple[str, ...]
     logits_at: str | None = None  # one of LOGITS_AT for terms that read logits
 
+    def __post_init__(self) -> None:
+        """A row that reads logits must say where (the MLM head runs only there), and only such a row may."""
+        reads_logits = bool(set(self.inputs) & LOGIT_INPUTS)
+        if self.logits_at not in (None, *LOGITS_AT) or (self.logits_at is not None) != reads_logits:
+            raise ValueError(f"loss term {self.name}: logits_at={self.logits_at!r} but it reads "
+                             f"{', '.join(self.inputs)}; logit readers need logits_at in {LOGITS_AT}, others None")
+
     @property
     def alpha(self) -> str:
         return ALPHA_PREFIX + self.name

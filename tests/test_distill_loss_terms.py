@@ -123,3 +123,10 @@ def test_finetune_kd_is_the_soft_target_loss_with_the_textbook_value_and_gradien
     (g_ref,) = torch.autograd.grad(ref, s)
     assert math.isclose(float(ours.detach()), float(ref.detach()), rel_tol=1e-6)
     assert torch.allclose(g_ours, g_ref, atol=1e-6)
+
+
+def test_a_row_reading_logits_must_say_where():
+    with pytest.raises(ValueError, match="logits_at"):
+        loss_terms.LossTerm("kl2", losses.soft_target_kl, ("s_logits", "t_logits", "soft_mask", "temperature"))
+    with pytest.raises(ValueError, match="logits_at"):
+        loss_terms.LossTerm("cos2", losses.cosine_loss, ("s_hidden", "t_hidden", "keep"), "real")
