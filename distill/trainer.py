@@ -13,13 +13,12 @@ checkpoint; finish. Which loss terms run, and what each needs from the forwards,
 from __future__ import annotations
 
 import math
-import os
 import random
 import shutil
 import subprocess
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +38,14 @@ from pocketbert.distill import validation as val
 from pocketbert.distill.config import DistillConfig
 from pocketbert.distill.cpu_linear import use_onednn_linears
 from pocketbert.distill.data import GroupedBatchSampler, PreparedData
+from pocketbert.distill.distributed import barrier, setup_distributed
 from pocketbert.distill.masking import Masker, token_weights
 from pocketbert.distill.progress import StepProgress
 from pocketbert.distill.run_dir import check_resume_config, check_run_dir
 from pocketbert.distill.run_log import RunLog
-from pocketbert.distill.student_init import _encoder, load_teacher, teacher_info
-from pocketbert.distill.training import choose_precision, linear_warmup_decay
-from pocketbert.distill.training import param_groups as _param_groups
-from pocketbert.distill.training import seed_everything as _seed_everything
+from pocketbert.distill.step_models import ProjectionCapture, StudentStep, Teacher, student_head
+from pocketbert.distill.student_init import load_teacher, teacher_info
+from pocketbert.distill.training import choose_precision, linear_warmup_decay, param_groups, seed_everything
 
 RUN_CONFIG = "config.yaml"
 RUN_INFO = "run.json"
@@ -58,113 +57,6 @@ BEST_INFO = "best.json"
 
 class TrainingInterrupted(RuntimeError):
     """Raised by the injected stop (tests, `--stop-after-step`): the run dies as if killed after a checkpoint."""
-
-
-# --------------------------------------------------------------------------------------------- distributed
-@dataclass
-class Dist:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-
-def setup_distributed() -> Dist:
-    """Join the process group when launched by torchrun / accelerate (WORLD_SIZE > 1): nccl on GPU, gloo on CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = torch.cuda.is_available()
-    device = torch.device(f"cuda:{local_rank}") if cuda else torch.device("cpu")
-    if cuda:
-        torch.cuda.set_device(device)
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend="nccl" if cuda else "gloo")
-    return Dist(rank, world, local_rank, device)
-
-
-def _barrier(dist: Dist) -> None:
-    if dist.enabled:
-        torch.distributed.barrier()
-
-
-# --------------------------------------------------------------------------------------------- model plumbing
-def _student_head(student, hidden: torch.Tensor) -> torch.Tensor:
-    """DistilBertForMaskedLM's MLM head applied to selected hidden states: (n, dim) -> (n, vocab)."""
-    x = student.activation(student.vocab_transform(hidden))
-    return student.vocab_projector(student.vocab_layer_norm(x))
-
-
-class StudentStep(nn.Module):
-    """What one micro-batch needs from the student, as one forward (so DDP sees a single call per step).
-
-    The MLM head runs only on the positions that a logit loss looks at: with a 30K vocab, projecting every
-    padded position is most of the cost of a small student.
-    """
-
-    def __init__(self, student) -> None:
-        super().__init__()
-        self.student = student
-
-    def forward(self, input_ids, attention_mask, logit_mask=None):
-        out = self.student.distilbert(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        hidden = out.last_hidden_state  # (bs, seq, dim)
-        logits = _student_head(self.student, hidden[logit_mask]) if logit_mask is not None else None  # (n, vocab)
-        return hidden, out.hidden_states, logits
-
-
-class Teacher:
-    """Frozen teacher: encoder outputs and, when it has an MLM head, logits at selected positions."""
-
-    def __init__(self, model, info) -> None:
-        self.model = model
-        self.info = info
-        self.encoder = _encoder(model)
-        for p in model.parameters():
-            p.requires_grad_(False)
-        if next(model.parameters()).device.type == "cpu":
-            use_onednn_linears(model)  # fp32 forward GEMMs ~1.4x faster on CPU, same precision (cpu_linear.py)
-
-    @torch.no_grad()
-    def __call__(self, input_ids, attention_mask, logit_mask, need_hidden_states: bool):
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=need_hidden_states)
-        hidden = out.last_hidden_state  # (bs, seq, dim)
-        logits = None
-        if logit_mask is not None and self.info.has_mlm_head:
-            sel = hidden[logit_mask]  # (n, dim)
-            logits = self.model.cls(sel) if self.info.model_type == "bert" else _student_head(self.model, sel)
-        return hidden, out.hidden_states, logits
-
-    def last_attention(self):
-        layer = self.encoder.encoder.layer[-1].attention.self if self.info.model_type == "bert" \
-            else self.encoder.transformer.layer[-1].attention
-        names = ("query", "key", "value") if self.info.model_type == "bert" else ("q_lin", "k_lin", "v_lin")
-        return [getattr(layer, n) for n in names]
-
-
-class ProjectionCapture:
-    """Forward hooks that keep the q/k/v projections of one attention layer (MiniLM losses)."""
-
-    def __init__(self, modules) -> None:
-        self.outputs: list[torch.Tensor | None] = [None] * len(modules)
-        self.handles = [m.register_forward_hook(self._hook(i)) for i, m in enumerate(modules)]
-
-    def _hook(self, i):
-        def hook(_module, _inputs, output):
-            self.outputs[i] = output  # (bs, seq, dim)
-        return hook
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
 
 
 # --------------------------------------------------------------------------------------------- setup helpers
@@ -295,7 +187,7 @@ class Distiller:
             shutil.rmtree(out)
         if resume and not ckpt.list_checkpoints(out):
             raise PocketbertError(f"--resume: no checkpoint in {out / ckpt.CHECKPOINT_DIR}; start without --resume")
-        _barrier(self.dist)
+        barrier(self.dist)
         self.terms = loss_terms.active_terms(self.cfg)
         needed = loss_terms.needed_inputs(self.terms)
         self.logits_at = loss_terms.logit_positions(self.terms, self.cfg.restrict_ce_to_mask)
@@ -330,7 +222,7 @@ class Distiller:
     def setup_models(self) -> None:
         """Frozen teacher, trainable student (wrapped in DDP when distributed), q/k/v captures for MiniLM terms."""
         cfg, device = self.cfg, self.device
-        _seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         self.teacher = Teacher(load_teacher(self.run.teacher_name, self.info).to(device), self.info)
         student = AutoModelForMaskedLM.from_pretrained(resolve_model(self.run.student_dir)).to(device)
         student.train()
@@ -372,7 +264,7 @@ class Distiller:
         self.total_steps = cfg.max_steps if cfg.max_steps is not None else cfg.n_epochs * self.steps_per_epoch
         self.warmup = math.ceil(cfg.warmup_prop * self.total_steps)
         # fused: one kernel over all parameters instead of a dozen foreach passes (~3x faster on CPU, same update rule)
-        self.optimizer = torch.optim.AdamW(_param_groups(self.student, cfg.weight_decay), lr=cfg.learning_rate,
+        self.optimizer = torch.optim.AdamW(param_groups(self.student, cfg.weight_decay), lr=cfg.learning_rate,
                                            betas=tuple(cfg.adam_betas), eps=cfg.adam_epsilon,
                                            fused=device.type == "cpu")
         self.scheduler = linear_warmup_decay(self.optimizer, self.warmup, self.total_steps)
@@ -546,7 +438,7 @@ class Distiller:
             return
         t0 = time.perf_counter()
         student, best_metric, state = self.student, self.best_metric, self.val_state
-        metrics = self.validator.evaluate(student, head=lambda h: _student_head(student, h))
+        metrics = self.validator.evaluate(student, head=lambda h: student_head(student, h))
         better = val.is_better(best_metric, metrics[best_metric], state.best_value)
         state.history.append({"step": at_step, **metrics})
         if better:
@@ -620,7 +512,7 @@ class Distiller:
                 save_tokenizer(self.tokenizer, tmp)
             write_json(self.out / SUMMARY, summary)
             self.say(f"final student: {self.final_dir}")
-        _barrier(dist)
+        barrier(dist)
         return summary
 
 
@@ -667,4 +559,4 @@ def _save(ckpt, out, step, student, optimizer, scheduler, scaler, sampler, cfg, 
         if scaler is not None:
             payload["scaler"] = scaler.state_dict()
         ckpt.save_checkpoint(out, step, payload, cfg.keep_checkpoints, rng=rng)
-    _barrier(dist)
+    barrier(dist)

@@ -130,3 +130,33 @@ def test_a_registered_format_checks_its_precisions(torchscript_format, tiny_mode
     with pytest.raises(PocketbertError, match="not valid for torchscript; choose one of fp32"):
         convert_model(FORMAT, tiny_models("distilbert", "qa", layers=2), "qa", [32], "fp16", tmp_path / "art")
     assert not (tmp_path / "art").exists()
+
+
+def test_a_format_whose_runtime_is_absent_needs_a_spec_check(tmp_path, monkeypatch, tiny_models):
+    """can_run_here() False (Core ML off macOS is the real case): parity asks the export module for check_spec, and
+    without one the conversion stops with one line and leaves nothing behind."""
+    from pocketbert.convert.api import convert_model
+
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "far_export.py").write_text(textwrap.dedent('''
+        def export(source, tokenizer, seq_lens, precision, out_dir, calibration, opts):
+            (out_dir / "model.bin").write_bytes(b"weights")
+            return "model.bin", [{"name": f"seq_{s}", "seq_len": s, "file": "model.bin"} for s in seq_lens], None
+    '''))
+    (plugin / "far_runtime.py").write_text(textwrap.dedent('''
+        from pocketbert.core.backend import Backend
+
+        class FarBackend(Backend):
+            runtime = "far"
+
+            @classmethod
+            def can_run_here(cls):
+                return False
+    '''))
+    monkeypatch.syspath_prepend(str(plugin))
+    monkeypatch.setitem(registry.FORMATS, "far", registry.FormatRecord(
+        "far", "model.bin", ("fp32",), "far", export="far_export:export", backend="far_runtime:FarBackend"))
+    with pytest.raises(PocketbertError, match="cannot run on this machine and far_export has no check_spec"):
+        convert_model("far", tiny_models("distilbert", "qa", layers=2), "qa", [32], "fp32", tmp_path / "art")
+    assert not (tmp_path / "art").exists()

@@ -58,6 +58,7 @@ class Backend:
     runtime = ""
     delegate: str | None = None
     version: str | None = None
+    unavailable = "its runtime does not run on this machine"  # said when can_run_here() is False
 
     @classmethod
     def open(cls, files: Mapping[int, "object"], threads: int | None = None, compute_units: str = "all") -> "Backend":

@@ -148,6 +148,7 @@ class CoreMLBackend(Backend):  # pragma: no cover - prediction needs macOS
     package per length (below iOS 18), as the manifest's signatures say."""
 
     runtime = "coreml"
+    unavailable = "Core ML runs only on macOS"
 
     def __init__(self, files: Mapping[int, Path], compute_units: str = "all") -> None:
         if not coreml_can_predict():
