@@ -151,7 +151,7 @@ class PlainStep:
         self.optimizer = self._optimizer(torch)
 
     def _optimizer(self, torch):
-        from pocketbert.distill.trainer import _param_groups
+        from pocketbert.distill.training import param_groups as _param_groups
 
         return torch.optim.AdamW(_param_groups(self.student, 0.0), lr=5e-4, betas=(0.9, 0.98), eps=1e-6)
 
@@ -172,7 +172,7 @@ class PlainStep:
         import torch
 
         from pocketbert.distill import losses
-        from pocketbert.distill.trainer import _student_head
+        from pocketbert.distill.step_models import student_head as _student_head
 
         mark = timer or (lambda _part: None)
         keep = attn.bool()
@@ -205,14 +205,14 @@ class FastStep(PlainStep):
         from pocketbert.core.models import load_config
         from pocketbert.distill.cpu_linear import use_onednn_linears
         from pocketbert.distill.student_init import teacher_info
-        from pocketbert.distill.trainer import Teacher
+        from pocketbert.distill.step_models import Teacher
 
         super().__init__(teacher_dir, student_dir)
         self.wrapped = Teacher(self.teacher, teacher_info(load_config(str(teacher_dir))))  # switches its linears
         use_onednn_linears(self.student)
 
     def _optimizer(self, torch):
-        from pocketbert.distill.trainer import _param_groups
+        from pocketbert.distill.training import param_groups as _param_groups
 
         return torch.optim.AdamW(_param_groups(self.student, 0.0), lr=5e-4, betas=(0.9, 0.98), eps=1e-6, fused=True)
 

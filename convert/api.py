@@ -11,7 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
-from pocketbert.convert.specs import PRECISIONS, input_specs, output_specs, signature_name
+from pocketbert.convert.specs import input_specs, output_specs
+from pocketbert.core import registry
 from pocketbert.core.device_info import package_version
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_PARITY_N
@@ -21,9 +22,6 @@ from pocketbert.core.quiet import native_stderr_captured
 from pocketbert.core.runtime import COREML_COMPUTE_UNITS
 from pocketbert.core.models import write_vocab_txt
 
-FORMAT_ALIASES = {"android": "tflite", "litert": "tflite", "ios": "coreml", "tflite": "tflite", "coreml": "coreml",
-                  "onnx": "onnx"}
-DEFAULT_MIN_IOS = 16
 # Tokenizer files copied next to the model so the app and `parity` need nothing else.
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 VERSIONED_PACKAGES = ("pocketbert", "torch", "transformers", "litert-torch", "ai-edge-quantizer", "ai-edge-litert",
@@ -38,10 +36,11 @@ def versions() -> dict:
 
 def check_args(fmt: str, task: str, seq_lens: list[int], precision: str, calibration=None, **opts) -> str:
     """Validate everything that needs no model load; returns the canonical format name."""
-    if fmt not in FORMAT_ALIASES:
-        raise PocketbertError(f"unknown format {fmt!r}; choose one of android, ios, onnx")
-    fmt = FORMAT_ALIASES[fmt]
-    valid = PRECISIONS[fmt]
+    aliases = registry.format_aliases()
+    if fmt not in aliases:
+        raise PocketbertError(f"unknown format {fmt!r}; choose one of {', '.join(aliases)}")
+    fmt = aliases[fmt]
+    valid = registry.FORMATS[fmt].precisions
     if precision not in valid:
         raise PocketbertError(f"--precision {precision!r} is not valid for {fmt}; choose one of {', '.join(valid)}")
     if precision == "int8-full":
@@ -143,55 +142,10 @@ def build_manifest(fmt: str, source, tokenizer, seq_lens: list[int], precision: 
 
 
 def _export(fmt: str, source, tokenizer, seq_lens: list[int], precision: str, tmp: Path, calibration, opts):
-    """Write the model file(s) into tmp; returns (model_file, signatures, quantization info)."""
-    from pocketbert.convert import quantize
-
-    if fmt == "tflite":
-        from pocketbert.convert.tflite_export import export_tflite
-
-        model_file = "model.tflite"
-        if precision == "fp32":
-            export_tflite(source, seq_lens, tmp / model_file)
-            qinfo = None
-        else:
-            float_path = export_tflite(source, seq_lens, tmp / ".float.tflite")
-            calib = None
-            if precision == "int8-full":
-                from pocketbert.convert.parity_inputs import build_batch
-
-                calib = {}
-                for s in seq_lens:
-                    batch = build_batch(tokenizer, source.task, source.inputs, s, data=calibration,
-                                        n=quantize.CALIBRATION_EXAMPLES)
-                    calib[signature_name(s)] = [{k: v[i:i + 1] for k, v in batch.feeds.items()}
-                                                for i in range(batch.n_rows)]
-            qinfo = quantize.quantize_tflite(float_path, precision, tmp / model_file, calib)
-            float_path.unlink()
-        sigs = [{"name": signature_name(s), "seq_len": s, "file": model_file} for s in sorted(seq_lens)]
-        return model_file, sigs, qinfo
-    if fmt == "onnx":
-        from pocketbert.convert.onnx_export import export_onnx, onnx_file_name
-
-        sigs, qinfo = [], None
-        for s in sorted(seq_lens):
-            name = onnx_file_name(s)
-            if precision == "fp32":
-                export_onnx(source, s, tmp / name)
-            else:
-                float_path = export_onnx(source, s, tmp / f".float-{name}")
-                qinfo = quantize.quantize_onnx(float_path, tmp / name)
-                float_path.unlink()
-            sigs.append({"name": signature_name(s), "seq_len": s, "file": name})
-        return sigs[-1]["file"], sigs, qinfo
-    from pocketbert.convert.coreml_export import coreml_layout, export_coreml
-
-    min_ios = int(opts.get("min_ios", DEFAULT_MIN_IOS))
-    sigs, qinfo = [], None
-    for file, lens in coreml_layout(seq_lens, min_ios).items():  # one package, or one per length below iOS 18
-        qinfo = export_coreml(source, lens, precision, tmp / file, compute_units=opts.get("compute_units", "all"),
-                              min_ios=min_ios)
-        sigs += [{"name": signature_name(s), "seq_len": s, "file": file} for s in lens]
-    return sigs[-1]["file"], sigs, qinfo
+    """Write the model file(s) into tmp with the export module the registry names for `fmt` (imported here: the
+    converters are heavy optional packages); returns (model_file, signatures, quantization info)."""
+    export = registry.load_entry(registry.FORMATS[fmt].export)
+    return export(source, tokenizer, seq_lens, precision, tmp, calibration, opts)
 
 
 def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], precision: str, out: Path,
@@ -220,9 +174,6 @@ def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], p
         with native_stderr_captured():  # converter / quantizer chatter; replayed if the export fails
             model_file, sigs, qinfo = _export(fmt, source, tokenizer, seq_lens, precision, tmp, calibration, opts)
         export_s = time.perf_counter() - started
-        if fmt == "coreml":
-            qinfo = {**(qinfo or {}), "compute_units": opts.get("compute_units", "all"),
-                     "minimum_deployment_target": f"iOS{int(opts.get('min_ios', DEFAULT_MIN_IOS))}"}
         write_tokenizer(tokenizer, source.path, tmp)
         manifest = build_manifest(fmt, source, tokenizer, seq_lens, precision, qinfo, model_file, sigs, tmp)
         started = time.perf_counter()

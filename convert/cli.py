@@ -1,12 +1,14 @@
 """Click commands of this stage; the root CLI (pocketbert/cli.py) registers `COMMANDS` in this order.
 
-`pocketbert convert android|ios|onnx` and `pocketbert parity`. Heavy imports happen inside the commands.
+`pocketbert convert android|ios|onnx` (and `convert <format>` for any other registered format) and
+`pocketbert parity`. Heavy imports happen inside the commands.
 """
 from __future__ import annotations
 
 import click
 
-from pocketbert.convert.specs import PRECISIONS, TASKS
+from pocketbert.convert.specs import TASKS
+from pocketbert.core import registry
 from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_N
 from pocketbert.core.runtime import COREML_COMPUTE_UNITS
 
@@ -23,7 +25,7 @@ def _common(fmt: str, default_precision: str):
                          help="Head to export: qa (start/end logits), cls (logits), embed (mean-pooled, L2-normalised), mlm."),
             click.option("--seq-len", "-s", "seq_lens", type=int, multiple=True, default=(DEFAULT_SEQ_LEN,),
                          show_default=True, help="Static sequence length; repeat for several (one signature / enumerated shape each)."),
-            click.option("--precision", "-p", type=click.Choice(PRECISIONS[fmt]), default=default_precision,
+            click.option("--precision", "-p", type=click.Choice(registry.FORMATS[fmt].precisions), default=default_precision,
                          show_default=True, help="Weight precision / quantization scheme."),
             click.option("--out", "-o", type=click.Path(), required=True, help="Artifact dir to create."),
             click.option("--force", is_flag=True, help="Replace --out if it exists."),
@@ -95,6 +97,24 @@ def ios(model, task, seq_lens, precision, out, force, data, n, compute_units, mi
 def onnx(model, task, seq_lens, precision, out, force, data, n) -> None:
     """ONNX (torch.onnx, one static file per --seq-len); int8-dynamic via onnxruntime quantize_dynamic."""
     _run("onnx", model, task, seq_lens, precision, out, force, data, n)
+
+
+# Formats with a command above (their own options); every other registered format gets a plain `convert <name>`.
+FORMAT_COMMANDS = {"tflite": "android", "coreml": "ios", "onnx": "onnx"}
+
+
+def _plain_command(fmt: str) -> None:
+    record = registry.FORMATS[fmt]
+
+    @convert.command(fmt, help=f"{fmt}: {record.layout}; precisions {', '.join(record.precisions)}.")
+    @_common(fmt, record.precisions[0])
+    def command(model, task, seq_lens, precision, out, force, data, n) -> None:
+        _run(fmt, model, task, seq_lens, precision, out, force, data, n)
+
+
+for _fmt in registry.FORMATS:
+    if _fmt not in FORMAT_COMMANDS:
+        _plain_command(_fmt)
 
 
 @click.command("parity")

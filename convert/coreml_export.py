@@ -16,8 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pocketbert.convert.coreml_spec import check_coreml_spec as check_spec  # noqa: F401  (off macOS, see below)
+from pocketbert.convert.specs import signature_name
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.runtime import coreml_compute_unit, import_coremltools  # noqa: F401  (re-exported)
+
+DEFAULT_MIN_IOS = 16
 
 AUTHOR = "pocketbert"
 LICENSE_NOTE = "Same license as the source model"
@@ -164,3 +168,20 @@ def check_quantized_weights(mlmodel) -> None:
                     raise PocketbertError(
                         f"quantized Core ML weights of {op.name} ({name}) contain NaN/inf; use another --precision"
                     )
+
+
+def export(source, tokenizer, seq_lens: list[int], precision: str, out_dir: Path, calibration,
+           opts: dict) -> tuple[str, list[dict], dict | None]:
+    """The format's entry (registry.FORMATS["coreml"].export): one package, or one per length below iOS 18;
+    the quantization block records the compute units and deployment target the apps load it with.
+
+    Where Core ML cannot predict (Linux), parity checks the spec instead: `check_spec` above is that check.
+    """
+    min_ios = int(opts.get("min_ios", DEFAULT_MIN_IOS))
+    units = opts.get("compute_units", "all")
+    sigs, qinfo = [], None
+    for file, lens in coreml_layout(seq_lens, min_ios).items():
+        qinfo = export_coreml(source, lens, precision, out_dir / file, compute_units=units, min_ios=min_ios)
+        sigs += [{"name": signature_name(s), "seq_len": s, "file": file} for s in lens]
+    qinfo = {**(qinfo or {}), "compute_units": units, "minimum_deployment_target": f"iOS{min_ios}"}
+    return sigs[-1]["file"], sigs, qinfo

@@ -6,6 +6,9 @@ import io
 import warnings
 from pathlib import Path
 
+from pocketbert.convert import quantize
+from pocketbert.convert.specs import signature_name
+
 # Opset with LayerNormalization and the attention ops onnxruntime fuses; supported by every current ORT.
 ONNX_OPSET = 17
 
@@ -31,3 +34,20 @@ def export_onnx(source, seq_len: int, path: Path) -> Path:
             opset_version=ONNX_OPSET, dynamo=False, do_constant_folding=True,
         )
     return Path(path)
+
+
+def export(source, tokenizer, seq_lens: list[int], precision: str, out_dir: Path, calibration,
+           opts: dict) -> tuple[str, list[dict], dict | None]:
+    """The format's entry (registry.FORMATS["onnx"].export): one static file per length, int8-dynamic through
+    onnxruntime's quantize_dynamic; returns (model_file, signatures, quantization)."""
+    sigs, qinfo = [], None
+    for s in sorted(seq_lens):
+        name = onnx_file_name(s)
+        if precision == "fp32":
+            export_onnx(source, s, out_dir / name)
+        else:
+            float_path = export_onnx(source, s, out_dir / f".float-{name}")
+            qinfo = quantize.quantize_onnx(float_path, out_dir / name)
+            float_path.unlink()
+        sigs.append({"name": signature_name(s), "seq_len": s, "file": name})
+    return sigs[-1]["file"], sigs, qinfo

@@ -13,7 +13,8 @@ import numpy as np
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.parity_report import ParityReport
 from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_N
-from pocketbert.core.runtime import coreml_can_predict, load_artifact, model_files
+from pocketbert.core import registry
+from pocketbert.core.runtime import backend_class, load_artifact, model_files
 
 # fp32: max |artifact - torch| per output may not exceed this times max(1, max |torch|) (float reordering only).
 FP32_MAX_ABS = 1e-4
@@ -161,10 +162,8 @@ def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=N
         manifest = load_manifest(artifact_dir)
         check_model_file(artifact_dir, manifest)
     model_files(artifact_dir, manifest)  # missing/truncated files fail here, before any model is loaded
-    if manifest["format"] == "coreml" and not coreml_can_predict():
-        from pocketbert.convert.coreml_spec import check_coreml_spec
-
-        return check_coreml_spec(artifact_dir, manifest)
+    if not backend_class(manifest["format"]).can_run_here():  # e.g. Core ML off macOS: check the spec instead
+        return _spec_check(manifest["format"])(artifact_dir, manifest)
     runner = load_artifact(artifact_dir, manifest=manifest).backend  # the runtime layer evaluate and bench use too
     model = model or manifest["source_model"]
     if source is None:
@@ -172,6 +171,17 @@ def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=N
     if tokenizer is None:
         tokenizer = load_tokenizer(model)
     return numeric_parity(runner, source, tokenizer, manifest, data, n)
+
+
+def _spec_check(fmt: str):
+    """The export module's `check_spec(artifact_dir, manifest) -> ParityReport`, for formats whose runtime is absent
+    on this machine; a format without one cannot be checked here (one line)."""
+    module = registry.FORMATS[fmt].export.partition(":")[0]
+    try:
+        return registry.load_entry(f"{module}:check_spec")
+    except AttributeError:
+        raise PocketbertError(f"{fmt} artifacts cannot run on this machine and {module} has no check_spec; "
+                              "run parity where the runtime exists") from None
 
 
 def render(report: ParityReport, title: str, console=None) -> None:

@@ -11,7 +11,6 @@ from pocketbert.core import registry
 from pocketbert.core.runtime import signature_name  # noqa: F401  (re-exported: the one spelling of `seq_<S>`)
 
 TASKS = tuple(registry.TASKS)
-FORMATS = tuple(registry.FORMATS)
 
 # model_type -> whether its embeddings take token_type_ids (DistilBERT has no segment embeddings).
 SUPPORTED_MODEL_TYPES = registry.MODEL_TYPES
@@ -20,9 +19,6 @@ SUPPORTED_MODEL_TYPES = registry.MODEL_TYPES
 # would be randomly initialised by from_pretrained and convert into a model that answers nonsense.
 # None (embed): any BERT-family checkpoint has the encoder the embedding is pooled from.
 TASK_HEAD_SUFFIX = {name: t.head_suffix for name, t in registry.TASKS.items()}
-
-# Precisions each format accepts (the CLI shows these in --help and in the error message).
-PRECISIONS = {name: f.precisions for name, f in registry.FORMATS.items()}
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,12 @@ import io
 import logging
 from pathlib import Path
 
+from pocketbert.convert import quantize
+from pocketbert.convert.parity_inputs import build_batch
 from pocketbert.convert.specs import signature_name
 from pocketbert.convert.wrappers import NamedOutputs, SourceModel, TaskWrapper, sample_inputs
+
+MODEL_FILE = "model.tflite"
 
 
 @contextlib.contextmanager
@@ -41,3 +45,26 @@ def export_tflite(source: SourceModel, seq_lens: list[int], path: Path) -> Path:
         edge = converter.convert()
         edge.export(str(path))
     return Path(path)
+
+
+def export(source: SourceModel, tokenizer, seq_lens: list[int], precision: str, out_dir: Path, calibration,
+           opts: dict) -> tuple[str, list[dict], dict | None]:
+    """The format's entry (registry.FORMATS["tflite"].export): float export, then the precision's quantization
+    (int8-full calibrates on real inputs of each length); returns (model_file, signatures, quantization)."""
+    if precision == "fp32":
+        export_tflite(source, seq_lens, out_dir / MODEL_FILE)
+        qinfo = None
+    else:
+        float_path = export_tflite(source, seq_lens, out_dir / ".float.tflite")
+        calib = None
+        if precision == "int8-full":
+            calib = {}
+            for s in seq_lens:
+                batch = build_batch(tokenizer, source.task, source.inputs, s, data=calibration,
+                                    n=quantize.CALIBRATION_EXAMPLES)
+                calib[signature_name(s)] = [{k: v[i:i + 1] for k, v in batch.feeds.items()}
+                                            for i in range(batch.n_rows)]
+        qinfo = quantize.quantize_tflite(float_path, precision, out_dir / MODEL_FILE, calib)
+        float_path.unlink()
+    sigs = [{"name": signature_name(s), "seq_len": s, "file": MODEL_FILE} for s in sorted(seq_lens)]
+    return MODEL_FILE, sigs, qinfo

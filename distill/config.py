@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.distill.loss_terms import ALPHA_PREFIX, LOSS_TERMS, alpha_fields
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Held-out metrics that can pick OUT/best (names of distill/validation.py's METRICS, plus auto).
@@ -74,8 +75,7 @@ class DistillConfig:
     def validate(self) -> "DistillConfig":
         if self.temperature <= 0:
             raise PocketbertError(f"temperature must be > 0, got {self.temperature}")
-        for name in ("alpha_ce", "alpha_mlm", "alpha_cos", "alpha_mse", "alpha_hidden_mse", "alpha_attn",
-                     "alpha_value", "alpha_pooled_cos", "alpha_pooled_relation"):
+        for name in alpha_fields():  # one per row of distill/loss_terms.LOSS_TERMS
             if getattr(self, name) < 0:
                 raise PocketbertError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.mlm_mask_prop < 1:
@@ -113,6 +113,9 @@ class DistillConfig:
 def _coerce(name: str, value):
     """Type-check one override against the dataclass field (YAML gives ints for floats, strings for None)."""
     fields = {f.name: f for f in dataclasses.fields(DistillConfig)}
+    if name.startswith(ALPHA_PREFIX) and name not in fields:
+        raise PocketbertError(f"unknown distillation setting {name!r}: there is no loss term "
+                              f"{name[len(ALPHA_PREFIX):]!r}; loss terms: {', '.join(LOSS_TERMS)} (weights alpha_<term>)")
     if name not in fields:
         known = ", ".join(sorted(fields))
         raise PocketbertError(f"unknown distillation setting {name!r}; known settings: {known}")
@@ -180,3 +183,15 @@ def parse_set_options(items: tuple[str, ...]) -> dict:
         key, raw = item.split("=", 1)
         out[key.strip()] = yaml.safe_load(raw)
     return out
+
+
+def _check_loss_fields() -> None:
+    """Every loss-term row has its alpha field and every alpha field has a row (a mismatch fails at import)."""
+    declared = {f.name for f in dataclasses.fields(DistillConfig) if f.name.startswith(ALPHA_PREFIX)}
+    rows = set(alpha_fields())
+    if declared != rows:
+        raise TypeError(f"DistillConfig alpha fields {sorted(declared ^ rows)} have no row in "
+                        "distill/loss_terms.LOSS_TERMS (or a row has no field)")
+
+
+_check_loss_fields()

@@ -25,6 +25,7 @@ from pocketbert.core.models import load_config, load_model, load_tokenizer, save
 from pocketbert.core.outputs import Marker, check_output_dir
 from pocketbert.core.qa import DEFAULT_DOC_STRIDE, DEFAULT_MAX_LEN, DEFAULT_MAX_QUERY_LEN, make_features
 from pocketbert.core.squad import QAExample, read_squad
+from pocketbert.distill import losses
 from pocketbert.distill.cpu_linear import use_onednn_linears
 from pocketbert.distill.progress import duration
 from pocketbert.distill.training import linear_warmup_decay, param_groups, seed_everything
@@ -64,10 +65,12 @@ class TrainConfig:
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """KL(teacher/T || student/T) * T^2 averaged over the batch; exactly 0 for identical logits."""
-    s = F.log_softmax(student_logits / temperature, dim=-1)  # (bs, n)
-    t = F.log_softmax(teacher_logits / temperature, dim=-1)  # (bs, n)
-    return F.kl_div(s, t, log_target=True, reduction="batchmean") * temperature**2
+    """KL(teacher/T || student/T) * T^2 averaged over the batch rows; exactly 0 for identical logits.
+
+    The distillation soft-target loss itself (losses.soft_target_kl) over every row of (bs, n) logits.
+    """
+    every_row = torch.ones(student_logits.shape[:-1], dtype=torch.bool, device=student_logits.device)  # (bs,)
+    return losses.soft_target_kl(student_logits, teacher_logits, every_row, temperature)
 
 
 def qa_losses(student_out, batch: dict, teacher_out=None, temperature: float = 2.0) -> tuple[torch.Tensor, torch.Tensor | None]:

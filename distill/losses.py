@@ -196,3 +196,9 @@ def value_relation_loss(student_v: torch.Tensor, teacher_v: torch.Tensor, attent
         vh = _split_heads(v, n_heads)  # (bs, h, seq, d)
         rels.append(vh @ vh.transpose(-1, -2) / vh.shape[-1] ** 0.5)  # (bs, h, seq, seq)
     return _relation_kl(rels[0], rels[1], keep, keep)
+
+
+def hidden_states_mse(student_states, teacher_states, mask: torch.Tensor, pairs) -> torch.Tensor:
+    """Mean over [teacher_layer, student_layer] pairs of the MSE between those hidden states (0 = embeddings)."""
+    per_pair = [mse_loss(student_states[s], teacher_states[t], mask) for t, s in pairs]  # each over (n, dim)
+    return torch.stack(per_pair).mean()

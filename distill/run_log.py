@@ -5,11 +5,15 @@ import csv
 import math
 from pathlib import Path
 
+from pocketbert.distill.loss_terms import LOSS_TERMS
+from pocketbert.distill.validation import METRICS
+
 LOG_CSV = "log.csv"
-FIELDS = ("step", "epoch", "lr", "loss", "loss_ce", "loss_mlm", "loss_cos", "loss_mse", "loss_hidden_mse",
-          "loss_attn", "loss_value", "loss_pooled_cos", "loss_pooled_relation", "tokens_per_s",
-          "elapsed_s", "val_token_cos", "val_pooled_cos", "val_mlm_top1", "val_mlm_kl", "val_sts")
 VAL_PREFIX = "val_"
+# One loss_<term> column per row of distill/loss_terms.LOSS_TERMS (filled when its alpha is > 0), one val_<metric>
+# column per held-out metric of distill/validation.METRICS.
+FIELDS = ("step", "epoch", "lr", "loss", *(t.column for t in LOSS_TERMS.values()), "tokens_per_s",
+          "elapsed_s", *(VAL_PREFIX + m for m in METRICS))
 
 
 class RunLog:

@@ -5,6 +5,7 @@ Heavy imports (torch, transformers) happen inside the commands so `pocketbert --
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -175,54 +176,53 @@ def _flatten(results: dict, prefix: str = "") -> dict:
     return flat
 
 
-@evaluate.command("qa")
-@_eval_options
-@_artifact_options
-@click.option("--max-len", default=None, type=int, help=f"model dirs only [default: {qa_defaults.DEFAULT_MAX_LEN}]")
-@click.option("--doc-stride", default=None, type=int, help=f"model dirs only [default: {qa_defaults.DEFAULT_DOC_STRIDE}]")
-def evaluate_qa_cmd(model, data, batch_size, limit, out, source, no_compare, threads, results, max_len, doc_stride) -> None:
-    """SQuAD v1.1 EM/F1 of a QA model dir, or of an artifact dir run as the apps run it (+ agreement with its source).
+@dataclass(frozen=True)
+class EvalTask:
+    """One `evaluate <task>` that runs on a model dir (distill/evaluate.py's `evaluate_<task>`) or an artifact dir.
 
-    Example: pocketbert evaluate qa --model build/android/student-qa-int8 --data dev.json --out build/eval.json
+    lengths: the model-dir-only length options (name -> default); an artifact carries its own in the manifest.
     """
-    if _evaluate_artifact("qa", model, data, limit, out, batch_size, source, no_compare, threads, results,
-                          max_len=max_len, doc_stride=doc_stride):
-        return
-    from pocketbert.distill.evaluate import evaluate_qa
 
-    _finish(f"evaluate qa: {model}", evaluate_qa(model, data, batch_size=batch_size, limit=limit,
-                                                 max_len=max_len or qa_defaults.DEFAULT_MAX_LEN,
-                                                 doc_stride=doc_stride or qa_defaults.DEFAULT_DOC_STRIDE), out)
+    task: str
+    help: str
+    lengths: dict
 
 
-@evaluate.command("cls")
-@_eval_options
-@_artifact_options
-@click.option("--max-len", default=None, type=int, help=f"model dirs only [default: {DEFAULT_TEXT_MAX_LEN}]")
-def evaluate_cls_cmd(model, data, batch_size, limit, out, source, no_compare, threads, results, max_len) -> None:
-    """Accuracy (and F1 for binary labels) of a classifier (model dir or artifact dir) on a GLUE-style TSV."""
-    if _evaluate_artifact("cls", model, data, limit, out, batch_size, source, no_compare, threads, results,
-                          max_len=max_len):
-        return
-    from pocketbert.distill.evaluate import evaluate_cls
-
-    _finish(f"evaluate cls: {model}", evaluate_cls(model, data, batch_size=batch_size, limit=limit,
-                                                   max_len=max_len or DEFAULT_TEXT_MAX_LEN), out)
+EVAL_TASKS = (
+    EvalTask("qa", "SQuAD v1.1 EM/F1 of a QA model dir, or of an artifact dir run as the apps run it (+ agreement with "
+             "its source).\n\nExample: pocketbert evaluate qa --model build/android/student-qa-int8 --data dev.json "
+             "--out build/eval.json",
+             {"max_len": qa_defaults.DEFAULT_MAX_LEN, "doc_stride": qa_defaults.DEFAULT_DOC_STRIDE}),
+    EvalTask("cls", "Accuracy (and F1 for binary labels) of a classifier (model dir or artifact dir) on a GLUE-style TSV.",
+             {"max_len": DEFAULT_TEXT_MAX_LEN}),
+    EvalTask("sts", "Spearman correlation of mean-pooled embedding cosine with STS-B gold scores (model dir, or embed "
+             "artifact).", {"max_len": DEFAULT_TEXT_MAX_LEN}),
+)
 
 
-@evaluate.command("sts")
-@_eval_options
-@_artifact_options
-@click.option("--max-len", default=None, type=int, help=f"model dirs only [default: {DEFAULT_TEXT_MAX_LEN}]")
-def evaluate_sts_cmd(model, data, batch_size, limit, out, source, no_compare, threads, results, max_len) -> None:
-    """Spearman correlation of mean-pooled embedding cosine with STS-B gold scores (model dir, or embed artifact)."""
-    if _evaluate_artifact("sts", model, data, limit, out, batch_size, source, no_compare, threads, results,
-                          max_len=max_len):
-        return
-    from pocketbert.distill.evaluate import evaluate_sts
+def _eval_command(spec: EvalTask) -> None:
+    """`evaluate <task>`: the artifact path when --model is an artifact dir, else distill/evaluate's evaluator."""
 
-    _finish(f"evaluate sts: {model}", evaluate_sts(model, data, batch_size=batch_size, limit=limit,
-                                                   max_len=max_len or DEFAULT_TEXT_MAX_LEN), out)
+    def command(model, data, batch_size, limit, out, source, no_compare, threads, results, **lengths) -> None:
+        if _evaluate_artifact(spec.task, model, data, limit, out, batch_size, source, no_compare, threads, results,
+                              **lengths):
+            return
+        from pocketbert.distill import evaluate as evaluators
+
+        run = getattr(evaluators, f"evaluate_{spec.task}")
+        filled = {k: v if v is not None else spec.lengths[k] for k, v in lengths.items()}
+        _finish(f"evaluate {spec.task}: {model}", run(model, data, batch_size=batch_size, limit=limit, **filled), out)
+
+    for name in reversed(list(spec.lengths)):
+        command = click.option(f"--{name.replace('_', '-')}", default=None, type=int,
+                               help=f"model dirs only [default: {spec.lengths[name]}]")(command)
+    command = _artifact_options(command)
+    command = _eval_options(command)
+    evaluate.command(spec.task, help=spec.help)(command)
+
+
+for _spec in EVAL_TASKS:
+    _eval_command(_spec)
 
 
 @evaluate.command("mlm")

@@ -6,7 +6,6 @@ clear line up front instead of a runtime crash half-way through a long benchmark
 from __future__ import annotations
 
 import json
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +13,10 @@ from pocketbert.core import registry
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.manifest import MANIFEST_NAME as MANIFEST
 from pocketbert.core.manifest import check_model_file
+from pocketbert.core.runtime import backend_class
 
-FORMATS = tuple(registry.FORMATS)
+# Appended to a target's kind when its format's runtime does not run here (host bench lists it as skipped).
+SKIP_SUFFIX = "-skip"
 
 
 @dataclass
@@ -64,8 +65,9 @@ def _manifest(dir_: Path) -> dict:
     missing = [k for k in ("format", "model_file", "seq_lens", "precision") if k not in manifest]
     if missing:
         raise PocketbertError(f"{path} lacks {', '.join(missing)}; it was not written by `pocketbert convert` (CONTRACTS.md §5)")
-    if manifest["format"] not in FORMATS:
-        raise PocketbertError(f"{path}: unknown format {manifest['format']!r}; expected one of {', '.join(FORMATS)}")
+    if manifest["format"] not in registry.FORMATS:
+        raise PocketbertError(f"{path}: unknown format {manifest['format']!r}; expected one of "
+                              f"{', '.join(registry.FORMATS)}")
     return manifest
 
 
@@ -117,8 +119,8 @@ def load_target(path: Path, seq_lens_for_models: list[int], verify_hash: bool = 
         raise PocketbertError(f"{path} is a file; pass the artifact dir that holds manifest.json (or a model dir)")
     if (path / MANIFEST).is_file():
         target = _from_artifact(path, verify_hash)
-        if target.kind == "coreml" and platform.system() != "Darwin":
-            target.kind = "coreml-skip"
+        if target.kind in registry.FORMATS and not backend_class(target.kind).can_run_here():
+            target.kind += SKIP_SUFFIX  # e.g. Core ML off macOS: listed, not timed
         return target
     if (path / "config.json").is_file():
         return _from_model_dir(path, seq_lens_for_models)

@@ -12,8 +12,9 @@ from pathlib import Path
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.results import SCHEMA_VERSION, append_record, check_results_out, latency_summary, now_iso
 
-from pocketbert.bench.artifacts import Target, load_target
+from pocketbert.bench.artifacts import SKIP_SUFFIX, Target, load_target
 from pocketbert.core.manifest import artifact_size
+from pocketbert.core.runtime import backend_class
 from pocketbert.bench.device_info import host_device, load_average
 from pocketbert.bench.worker import RESULT_PREFIX
 
@@ -120,8 +121,9 @@ def bench_host(paths, threads=DEFAULT_THREADS, runs: int = DEFAULT_RUNS, warmup:
     targets = [load_target(Path(p), list(seq_lens or DEFAULT_MODEL_SEQ_LENS), verify_hash) for p in paths]
     jobs = []  # (target, seq_len, threads) in the caller's model order
     for target in targets:
-        if target.kind == "coreml-skip":
-            _say(f"skip {target.path}: Core ML runs only on macOS (this is {host_device()['os']})")
+        if target.kind.endswith(SKIP_SUFFIX):
+            reason = backend_class(target.kind[: -len(SKIP_SUFFIX)]).unavailable
+            _say(f"skip {target.path}: {reason} (this is {host_device()['os']})")
             continue
         lens = [s for s in target.seq_lens if not seq_lens or s in seq_lens]
         if not lens:

@@ -11,6 +11,8 @@ import resource
 import sys
 import time
 
+from pocketbert.core import registry
+
 RESULT_PREFIX = "POCKETBERT_WORKER_RESULT "
 
 
@@ -47,7 +49,7 @@ def measure(spec: dict) -> dict:
 
     rss_before = current_rss_bytes()
     t0 = time.perf_counter()
-    if kind in ("tflite", "onnx", "coreml"):
+    if kind in registry.FORMATS:  # any artifact format: core.runtime picks its backend from the registry
         loaded = runtimes.load_artifact_file(kind, path, int(spec["seq_len"]), threads, features)
     elif kind == "pytorch":
         loaded = runtimes.load_pytorch(path, spec.get("task") or "embed", threads, features)

@@ -12,6 +12,7 @@ import click
 
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.outputs import Marker
+from pocketbert.core.registry import PARITY_SAMPLES
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DEMO_CONFIG = REPO_CONFIGS / "sentence.yaml"
@@ -26,7 +27,6 @@ DEFAULT_MINUTES = 4.0
 DEMO_TASK = "embed"
 DEMO_SEQ_LEN = 128
 DEMO_ARTIFACTS = (("android", "fp32"), ("android", "int8-dynamic"), ("ios", "fp16"))
-DEMO_PARITY_N = 64
 DEMO_BENCH_THREADS = (2,)
 DEMO_BENCH_RUNS = 30
 DEMO_BENCH_WARMUP = 3
@@ -158,7 +158,7 @@ def run_demo_conversion(out_dir: Path, student: Path, echo=click.echo) -> list[t
         for fmt, precision in DEMO_ARTIFACTS:
             dest = out_dir / "artifacts" / f"{role}-{DEMO_TASK}-{fmt}-{precision}"
             echo(f"      convert {role} -> {fmt} {precision}")
-            convert_model(fmt, str(model), DEMO_TASK, [DEMO_SEQ_LEN], precision, dest, force=True, n=DEMO_PARITY_N)
+            convert_model(fmt, str(model), DEMO_TASK, [DEMO_SEQ_LEN], precision, dest, force=True, n=PARITY_SAMPLES)
             manifest = load_manifest(dest)
             parity = manifest["parity"]
             worst = max((o.get("max_abs", 0.0) for o in parity.get("outputs", {}).values()), default=None)

@@ -26,6 +26,7 @@ from pathlib import Path
 import click
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.registry import PARITY_SAMPLES
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "squad" / "dev-v1.1-part1.json"
@@ -35,7 +36,7 @@ STUDENT_LAYERS = "0,2,4"            # DistilBERT's one-of-two layer copy for a 6
 TRAIN_ARTICLES = 20                 # articles 1-20 train ...
 EVAL_ARTICLES = 4                   # ... 21-24 evaluate (disjoint: no question or context is shared)
 SEQ_LENS = (128, 256, 384)          # the apps pick the smallest signature that fits a window
-PARITY_N = 64                       # SQuAD questions per sequence length in each parity gate
+PARITY_N = PARITY_SAMPLES          # SQuAD questions per sequence length in each parity gate (the registry's)
 PAPER_RETENTION = 0.97              # DistilBERT (D): 86.9 / 88.5 F1 of BERT-base on SQuAD v1.1 dev (97-98%)
 TARGET_TEACHER_F1 = 50.0            # issue 11's bar for the CPU teacher
 TARGET_RETENTION = 0.90             # issue 11's bar for the student's share of the teacher's F1

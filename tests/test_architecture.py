@@ -133,3 +133,24 @@ def test_checker_sees_function_level_stage_imports(tmp_path, monkeypatch, source
     monkeypatch.setitem(globals(), "modules", lambda: {**real, "pocketbert.bench.x": fake})
     graph = import_graph()
     assert [e for e in wrong_arrows(graph) if e[0] == "pocketbert.bench.x"] == expect
+
+
+# Plugin modules named by string in the registry (core/registry.FormatRecord): the core may name a stage module but
+# not import it, so each string must name a module of the layer that imports it: the export module is loaded by
+# convert (convert/api._export), the backend by core.runtime (open_model). importlib hides these imports from the
+# graph above, so this test checks them instead.
+PLUGIN_LAYERS = {"export": "pocketbert.convert", "backend": CORE}
+
+
+@pytest.mark.parametrize("field", sorted(PLUGIN_LAYERS))
+def test_registry_plugin_strings_name_a_module_of_the_loading_layer(field):
+    from pocketbert.core.registry import FORMATS
+
+    mods = modules()
+    for fmt in FORMATS.values():
+        module, _, attr = getattr(fmt, field).partition(":")
+        assert layer(module) == layer(PLUGIN_LAYERS[field]), f"{fmt.name}.{field} = {module}: wrong layer"
+        assert module in mods, f"{fmt.name}.{field}: no module {module}"
+        tree = ast.parse(mods[module].read_text())
+        defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        assert attr in defined, f"{fmt.name}.{field}: {module} defines no {attr}"

@@ -63,6 +63,12 @@ def test_short_run_total_loss_falls(workdir, tmp_path):
     assert last < first - 0.5, (first, last)
     for key in ("loss_ce", "loss_mlm", "loss_cos", "tokens_per_s", "lr"):
         assert rows[-1][key] != ""
+    # the loss-term table drives the columns and the total: only the alpha > 0 terms are logged, and with one
+    # micro-batch per step the logged total is 5 ce + 2 mlm + 1 cos (the default weights)
+    assert all(rows[-1][k] == "" for k in ("loss_mse", "loss_hidden_mse", "loss_attn", "loss_pooled_cos"))
+    for r in rows:
+        weighted = 5.0 * float(r["loss_ce"]) + 2.0 * float(r["loss_mlm"]) + 1.0 * float(r["loss_cos"])
+        assert abs(float(r["loss"]) - weighted) < 1e-5 * float(r["loss"]), r
     final = tmp_path / "run" / "final"
     from transformers import AutoModelForMaskedLM
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.registry import FORMATS, TASKS
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -46,12 +47,12 @@ MANIFEST_SCHEMA = {
     ],
     "properties": {
         "schema_version": {"const": SCHEMA_VERSION},
-        "format": {"enum": ["tflite", "coreml", "onnx"]},
+        "format": {"enum": list(FORMATS)},
         "model_file": {"type": "string", "minLength": 1},
         "source_model": {"type": "string"},
         "source_architecture": {"type": "string"},
         "model_type": {"type": "string"},
-        "task": {"enum": ["qa", "cls", "embed", "mlm"]},
+        "task": {"enum": list(TASKS)},
         "precision": {"type": "string"},
         "quantization": {"type": ["object", "null"]},
         "seq_lens": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
@@ -107,11 +108,18 @@ MANIFEST_SCHEMA = {
 }
 
 
+def manifest_schema() -> dict:
+    """MANIFEST_SCHEMA with its format and task enums read from the registry now (a format registered after import,
+    as a plugin or a test does, is a valid `format`)."""
+    props = {**MANIFEST_SCHEMA["properties"], "format": {"enum": list(FORMATS)}, "task": {"enum": list(TASKS)}}
+    return {**MANIFEST_SCHEMA, "properties": props}
+
+
 def validate_manifest(manifest: dict, where: str | Path = "manifest") -> dict:
     """Check `manifest` against MANIFEST_SCHEMA; raise one line naming the first problem."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(MANIFEST_SCHEMA)
+    validator = jsonschema.Draft202012Validator(manifest_schema())
     errors = sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]

@@ -6,6 +6,7 @@ library, so the CLI can validate arguments with it before any heavy import.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 
@@ -39,27 +40,52 @@ TASKS: dict[str, TaskRecord] = {
 
 @dataclass(frozen=True)
 class FormatRecord:
-    """One export format of CONTRACTS.md §5.
+    """One export format of CONTRACTS.md §5; adding a format is this record plus the two modules it names.
 
     layout: how the model file(s) are laid out in the artifact dir. precisions: what `convert` accepts (the first
     is the default). runtime: the results records' `runtime.name` when core.runtime runs the artifact.
+    export: "module:function" that writes the model file(s) (`export(source, tokenizer, seq_lens, precision,
+    out_dir, calibration, opts) -> (model_file, signatures, quantization)`), a module of the convert stage.
+    backend: "module:Class", the `core.backend.Backend` subclass that loads and runs the artifact, a core module.
+    Both are named by string and imported on first use (importlib): converters and runtimes are heavy optional
+    packages, and the core may name a stage's module but never import it (tests/test_architecture.py checks
+    that each string names a module of the right layer). aliases: other names `convert` accepts (android, ios).
     """
 
     name: str
     layout: str
     precisions: tuple[str, ...]
     runtime: str
+    export: str
+    backend: str
+    aliases: tuple[str, ...] = ()
 
 
 FORMATS: dict[str, FormatRecord] = {
     f.name: f for f in (
         FormatRecord("tflite", "model.tflite, one seq_<S> signature per length",
-                     ("fp32", "fp16", "int8-dynamic", "int8-weight", "int8-full"), "litert"),
+                     ("fp32", "fp16", "int8-dynamic", "int8-weight", "int8-full"), "litert",
+                     "pocketbert.convert.tflite_export:export", "pocketbert.core.runtime:TFLiteBackend",
+                     ("android", "litert")),
         FormatRecord("coreml", "model.mlpackage (enumerated shapes, iOS 18+) or model_seq_<S>.mlpackage per length",
-                     ("fp32", "fp16", "int8", "palettize4", "palettize6"), "coreml"),
-        FormatRecord("onnx", "model_seq_<S>.onnx per length", ("fp32", "int8-dynamic"), "onnxruntime"),
+                     ("fp32", "fp16", "int8", "palettize4", "palettize6"), "coreml",
+                     "pocketbert.convert.coreml_export:export", "pocketbert.core.runtime:CoreMLBackend", ("ios",)),
+        FormatRecord("onnx", "model_seq_<S>.onnx per length", ("fp32", "int8-dynamic"), "onnxruntime",
+                     "pocketbert.convert.onnx_export:export", "pocketbert.core.runtime:OnnxBackend"),
     )
 }
+
+
+def format_aliases() -> dict[str, str]:
+    """Every name `convert` accepts -> the format's name (each format's own name included)."""
+    return {alias: f.name for f in FORMATS.values() for alias in (f.name, *f.aliases)}
+
+
+def load_entry(spec: str):
+    """The object a "package.module:attribute" string names, importing the module on first use."""
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
 
 # Every precision name any format uses, from most to least precise (report order, log-name guessing).
 PRECISION_ORDER = ("fp32", "fp16", "int8-weight", "int8-dynamic", "int8", "int8-full", "palettize6", "palettize4")

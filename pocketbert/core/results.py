@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Iterable
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.registry import FORMATS
 
 SCHEMA_VERSION = 1
 
-RUNTIME_NAMES = ("litert", "onnxruntime", "pytorch", "coreml", "tflite_benchmark_model")
+# Each format's runtime (the registry's), then the two that run no artifact: PyTorch and Android's benchmark_model.
+RUNTIME_NAMES = (*dict.fromkeys(f.runtime for f in FORMATS.values()), "pytorch", "tflite_benchmark_model")
 DEVICE_KINDS = ("host", "android", "ios")
 ROLES = ("teacher", "student", None)
 WEIGHTS = ("trained", "random", None)  # None: not known (e.g. a log imported from elsewhere)

@@ -1,9 +1,11 @@
 """The one runtime layer: load a converted artifact (CONTRACTS.md §5) and run it as a phone would.
 
+Each format's backend is the class its `registry.FormatRecord.backend` names. The three built-in ones live here:
 LiteRT through ai-edge-litert (one `seq_<S>` signature per length in one .tflite), ONNX through onnxruntime (one
-file per S), Core ML through `MLModel.predict` (macOS only). Parity (convert/), evaluation of artifacts and the
-host bench all run artifacts through this module, so "the artifact agrees with PyTorch" and "the artifact takes
-N ms" are statements about the same code path.
+file per S), Core ML through `MLModel.predict` (macOS only); a new format's backend subclasses core/backend.py's
+`Backend` in its own module. Parity (convert/), evaluation of artifacts and the host bench all run artifacts
+through this module, so "the artifact agrees with PyTorch" and "the artifact takes N ms" are statements about the
+same code path.
 
 Torch-free, and the backends are imported inside the functions that need them: importing this module costs
 nothing, and a machine without coremltools can still run LiteRT and ONNX artifacts.
@@ -24,25 +26,19 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from pocketbert.core import registry
+from pocketbert.core.backend import (  # noqa: F401  (FEATURE_KEYS, signature_name, Outputs: re-exported)
+    FEATURE_KEYS, Backend, Outputs, first_line, prepare_feeds, signature_name,
+)
 from pocketbert.core.device_info import package_version
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.manifest import MANIFEST_NAME, load_manifest
 
-# Feature names of CONTRACTS.md §2, in the order the converters take them.
-FEATURE_KEYS = ("input_ids", "attention_mask", "token_type_ids")
-SIGNATURE_PREFIX = "seq_"
 # Core ML compute-unit names (CONTRACTS.md §7, the apps' `ComputeUnitsName`) -> coremltools.ComputeUnit member.
 COREML_COMPUTE_UNITS = {"all": "ALL", "cpu_and_ne": "CPU_AND_NE", "cpu_and_gpu": "CPU_AND_GPU", "cpu_only": "CPU_ONLY"}
 # coremltools logs "Failed to load _MLModelProxy" at import on Linux, where prediction is unavailable by design.
 COREML_IMPORT_LOGGER = "coremltools"
 _ONNX_DTYPES = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
-
-Outputs = dict[str, np.ndarray]
-
-
-def signature_name(seq_len: int) -> str:
-    """The LiteRT signature (and the apps' name) of one static sequence length."""
-    return f"{SIGNATURE_PREFIX}{seq_len}"
 
 
 def coreml_can_predict() -> bool:
@@ -69,47 +65,6 @@ def coreml_compute_unit(ct, name: str):
     return getattr(ct.ComputeUnit, COREML_COMPUTE_UNITS[name])
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
-def match_inputs(names: list[str]) -> dict[str, str]:
-    """Runtime input name -> feature key: by substring (runtimes may prefix names), else by position."""
-    if len(names) > len(FEATURE_KEYS):
-        raise PocketbertError(f"the model expects {len(names)} inputs ({', '.join(names)}); pocketbert feeds at most 3")
-    mapping = {name: next((k for k in FEATURE_KEYS if k in name), None) for name in names}
-    if any(v is None for v in mapping.values()):
-        mapping = dict(zip(names, FEATURE_KEYS))
-    return mapping
-
-
-def _prepare(names: list[str], dtypes: Mapping[str, type], row: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Feeds of one window under the runtime's names and dtypes, each (1, S)."""
-    mapping = match_inputs(names)
-    missing = [mapping[n] for n in names if mapping[n] not in row]
-    if missing:
-        raise PocketbertError(f"the model needs {', '.join(missing)} but the features have only {', '.join(row)}")
-    return {n: np.asarray(row[mapping[n]], dtype=dtypes[n]).reshape(1, -1) for n in names}  # (1, S)
-
-
-class Backend:
-    """One loaded model file (or set of files): bind one window, or run many."""
-
-    runtime = ""
-    delegate: str | None = None
-    version: str | None = None
-
-    def bind(self, seq_len: int, row: Mapping[str, np.ndarray]) -> Callable[[], Outputs]:
-        raise NotImplementedError
-
-    def run(self, seq_len: int, feeds: Mapping[str, np.ndarray], names: list[str] | None = None) -> Outputs:
-        """(n, S) feeds -> {name: (n, ...) float32}, one window at a time."""
-        n = next(iter(feeds.values())).shape[0]
-        rows = [self.bind(seq_len, {k: v[i : i + 1] for k, v in feeds.items()})() for i in range(n)]
-        names = names or list(rows[0])
-        return {k: np.concatenate([np.asarray(r[k], dtype=np.float32) for r in rows]) for k in names}
-
-
 class TFLiteBackend(Backend):
     """LiteRT interpreter (XNNPACK applied by default); one signature runner per `seq_<S>`."""
 
@@ -123,11 +78,15 @@ class TFLiteBackend(Backend):
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         except (ValueError, RuntimeError) as exc:
-            raise PocketbertError(f"cannot load {path}: {_first_line(exc)} (truncated or not a .tflite); "
+            raise PocketbertError(f"cannot load {path}: {first_line(exc)} (truncated or not a .tflite); "
                                   "re-run `pocketbert convert`") from exc
         self.signatures = list(self.interpreter.get_signature_list())
         self.version = package_version("ai-edge-litert")
         self._runners: dict[str, object] = {}
+
+    @classmethod
+    def open(cls, files: Mapping[int, Path], threads: int | None = None, compute_units: str = "all") -> "TFLiteBackend":
+        return cls(next(iter(files.values())), threads)  # one .tflite holds every length
 
     def _runner(self, seq_len: int):
         sig = signature_name(seq_len)
@@ -142,7 +101,7 @@ class TFLiteBackend(Backend):
     def bind(self, seq_len: int, row: Mapping[str, np.ndarray]) -> Callable[[], Outputs]:
         runner = self._runner(seq_len)
         details = runner.get_input_details()
-        feeds = _prepare(list(details), {n: d["dtype"] for n, d in details.items()}, row)
+        feeds = prepare_feeds(list(details), {n: d["dtype"] for n, d in details.items()}, row)
         return lambda: runner(**feeds)
 
 
@@ -167,15 +126,19 @@ class OnnxBackend(Backend):
             try:
                 self.sessions[seq_len] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
             except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-                raise PocketbertError(f"cannot load {path}: {_first_line(exc)} (truncated or not ONNX); "
+                raise PocketbertError(f"cannot load {path}: {first_line(exc)} (truncated or not ONNX); "
                                       "re-run `pocketbert convert`") from exc
+
+    @classmethod
+    def open(cls, files: Mapping[int, Path], threads: int | None = None, compute_units: str = "all") -> "OnnxBackend":
+        return cls(files, threads)
 
     def bind(self, seq_len: int, row: Mapping[str, np.ndarray]) -> Callable[[], Outputs]:
         if seq_len not in self.sessions:
             raise PocketbertError(f"no ONNX file for seq {seq_len}; the artifact has {sorted(self.sessions)}")
         sess = self.sessions[seq_len]
         inputs = sess.get_inputs()
-        feeds = _prepare([i.name for i in inputs], {i.name: _ONNX_DTYPES.get(i.type, np.int64) for i in inputs}, row)
+        feeds = prepare_feeds([i.name for i in inputs], {i.name: _ONNX_DTYPES.get(i.type, np.int64) for i in inputs}, row)
         names = [o.name for o in sess.get_outputs()]
         return lambda: dict(zip(names, sess.run(names, feeds)))
 
@@ -185,6 +148,7 @@ class CoreMLBackend(Backend):  # pragma: no cover - prediction needs macOS
     package per length (below iOS 18), as the manifest's signatures say."""
 
     runtime = "coreml"
+    unavailable = "Core ML runs only on macOS"
 
     def __init__(self, files: Mapping[int, Path], compute_units: str = "all") -> None:
         if not coreml_can_predict():
@@ -201,22 +165,33 @@ class CoreMLBackend(Backend):  # pragma: no cover - prediction needs macOS
                 loaded[path] = ct.models.MLModel(str(path), compute_units=units)
             self.models[seq_len] = loaded[path]
 
+    @classmethod
+    def open(cls, files: Mapping[int, Path], threads: int | None = None, compute_units: str = "all") -> "CoreMLBackend":
+        return cls(files, compute_units)
+
+    @classmethod
+    def can_run_here(cls) -> bool:
+        return coreml_can_predict()
+
     def bind(self, seq_len: int, row: Mapping[str, np.ndarray]) -> Callable[[], Outputs]:
         model = self.models.get(seq_len) or next(iter(self.models.values()))
         names = [i.name for i in model.get_spec().description.input]
-        feeds = _prepare(names, {n: np.int32 for n in names}, row)
+        feeds = prepare_feeds(names, {n: np.int32 for n in names}, row)
         return lambda: model.predict(feeds)
+
+
+def backend_class(fmt: str) -> type[Backend]:
+    """The `Backend` subclass the registry names for `fmt` ("module:Class", imported on first use: runtimes are
+    heavy optional packages, and a format's runtime module may live outside this file)."""
+    record = registry.FORMATS.get(fmt)
+    if record is None:
+        raise PocketbertError(f"unknown artifact format {fmt!r}; expected one of {', '.join(registry.FORMATS)}")
+    return registry.load_entry(record.backend)
 
 
 def open_model(fmt: str, files: Mapping[int, Path], threads: int | None = None, compute_units: str = "all") -> Backend:
     """A backend for `files` ({seq_len: path}; LiteRT and Core ML hold every length in one file)."""
-    if fmt == "tflite":
-        return TFLiteBackend(next(iter(files.values())), threads)
-    if fmt == "onnx":
-        return OnnxBackend(files, threads)
-    if fmt == "coreml":
-        return CoreMLBackend(files, compute_units)
-    raise PocketbertError(f"unknown artifact format {fmt!r}; expected tflite, onnx or coreml")
+    return backend_class(fmt).open(files, threads, compute_units)
 
 
 def model_files(artifact_dir: Path, manifest: dict) -> dict[int, Path]:
@@ -292,6 +267,4 @@ def load_artifact(artifact_dir, threads: int | None = None, compute_units: str =
     if manifest is None:
         manifest = load_manifest(artifact_dir)
     files = model_files(artifact_dir, manifest)
-    if manifest["format"] == "tflite":  # one file, one signature per length
-        files = {int(manifest["seq_lens"][0]): artifact_dir / manifest["model_file"]}
     return Artifact(artifact_dir, manifest, open_model(manifest["format"], files, threads, compute_units))
