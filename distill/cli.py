@@ -56,11 +56,16 @@ def prepare_cmd(corpus, more_corpus, tokenizer, out, max_len, doc_boundary, unit
 @click.option("--n-layers", type=int, default=None, help="With --layers auto: student depth (default: half the teacher's).")
 @click.option("--sample-data", type=click.Path(path_type=Path), default=None,
               help="With --layers auto: a prepared dir whose held-out slice is the text to agree on "
-                   "(default: the embedded English corpus).")
+                   "(default: the embedded English corpus); for a SQuAD teacher, a SQuAD JSON file whose windows "
+                   "the copy's start/end distributions are compared on (answers are not read).")
 @click.option("--dim", type=int, default=None, help="Student width; must equal the teacher's (default: the teacher's).")
 @click.option("--force", is_flag=True, help="Replace an existing student dir (one written by init-student).")
 def init_student_cmd(teacher, out, layers, n_layers, sample_data, dim, force):
-    """Build a DistilBERT student from a teacher by copying embeddings, chosen layers and the MLM head."""
+    """Build a DistilBERT student from a teacher by copying embeddings, chosen layers and the MLM (or SQuAD) head.
+
+    Example: pocketbert init-student --teacher build/qa-models/models/teacher --out build/student-qa --layers auto
+    --sample-data build/qa-models/data/train.json
+    """
     from pocketbert.distill.student_init import init_student
 
     s = init_student(teacher, out, layers, dim=dim, force=force, n_layers=n_layers, sample_data=sample_data,

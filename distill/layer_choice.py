@@ -31,11 +31,33 @@ SAMPLE_SHARE = 0.01
 SMALL_DATA = 64
 
 
+# SQuAD teachers: windows scored per candidate, cut like the apps' longest signature, batched by length.
+QA_SAMPLE_MAX_LEN = 384
+QA_SAMPLE_DOC_STRIDE = 128
+
+
 @dataclass
 class Candidate:
     layers: list[int]
     pooled_cos: float
     token_cos: float
+    metric = "pooled_cos"  # what the ranking sorts by (descending)
+
+    def scores(self) -> dict[str, float]:
+        return {"pooled_cos": self.pooled_cos, "token_cos": self.token_cos}
+
+
+@dataclass
+class QACandidate:
+    """Agreement of a copied student's span head with a SQuAD teacher's over the same windows."""
+
+    layers: list[int]
+    qa_kl: float     # mean KL(teacher || student) of the start and end distributions over real tokens (lower: closer)
+    qa_top1: float   # share of windows whose argmax start (and, separately, end) token is the teacher's
+    metric = "qa_kl"  # sorted ascending
+
+    def scores(self) -> dict[str, float]:
+        return {"qa_kl": self.qa_kl, "qa_top1": self.qa_top1}
 
 
 def candidate_maps(n_teacher: int, n_student: int) -> list[list[int]]:
@@ -81,6 +103,65 @@ def score_maps(teacher, info, batches: list[tuple[torch.Tensor, torch.Tensor]], 
         if progress is not None:
             progress(i + 1, len(maps), scored[-1])
     return sorted(scored, key=lambda c: (-c.pooled_cos, -c.token_cos))
+
+
+def _span_agreement(s_out, t_out, attn: torch.Tensor) -> tuple[float, float]:
+    """(sum of KL, sum of top-1 matches) over the windows of one batch, start and end averaged."""
+    real = attn.bool()  # (bs, seq)
+    kl_sum = top1_sum = 0.0
+    for name in ("start_logits", "end_logits"):
+        s_logits = getattr(s_out, name).float().masked_fill(~real, float("-inf"))  # (bs, seq)
+        t_logits = getattr(t_out, name).float().masked_fill(~real, float("-inf"))
+        s_logp, t_logp = s_logits.log_softmax(-1), t_logits.log_softmax(-1)
+        kl = (t_logp.exp() * (t_logp - s_logp)).masked_fill(~real, 0.0).sum(-1)  # (bs,)
+        kl_sum += float(kl.sum()) / 2
+        top1_sum += float((s_logits.argmax(-1) == t_logits.argmax(-1)).float().sum()) / 2
+    return kl_sum, top1_sum
+
+
+@torch.no_grad()
+def score_maps_qa(teacher, info, batches: list[dict], n_student: int, *, build_student, progress=None) -> list[QACandidate]:
+    """Each candidate copy (span head included) against the SQuAD teacher on `batches` of window inputs, best first."""
+    from pocketbert.core.model_io import forward_inputs
+
+    teacher.eval()
+    t_out = [teacher(**forward_inputs(teacher, b)) for b in batches]
+    n = sum(len(b["input_ids"]) for b in batches)
+    scored = []
+    maps = candidate_maps(info.n_layers, n_student)
+    for i, layers in enumerate(maps):
+        student = build_student(teacher, info, layers).eval()
+        sums = [_span_agreement(student(**forward_inputs(student, b)), t, b["attention_mask"])
+                for b, t in zip(batches, t_out)]
+        kl, top1 = (sum(col) for col in zip(*sums))
+        scored.append(QACandidate(layers, kl / max(n, 1), top1 / max(n, 1)))
+        if progress is not None:
+            progress(i + 1, len(maps), scored[-1])
+    return sorted(scored, key=lambda c: (c.qa_kl, -c.qa_top1))
+
+
+def squad_batches(tokenizer, squad_file, max_len: int = QA_SAMPLE_MAX_LEN,
+                  doc_stride: int = QA_SAMPLE_DOC_STRIDE) -> list[dict]:
+    """Up to SAMPLE_SEQUENCES windows of questions spread over a SQuAD file (inputs only: answers are not read),
+    sorted by length and cut to each batch's longest window."""
+    from pocketbert.core.qa import make_features
+    from pocketbert.core.squad import read_squad
+
+    examples = read_squad(squad_file)
+    stride = max(1, len(examples) // SAMPLE_SEQUENCES)  # every article, not the first few
+    rows = []
+    for ex in examples[::stride]:
+        f = make_features(tokenizer, ex.question, ex.context, max_len, doc_stride)
+        rows += [{k: torch.as_tensor(np.asarray(getattr(f, k)[w])) for k in ("input_ids", "attention_mask",
+                                                                             "token_type_ids")}
+                 for w in range(f.n_windows)]
+    rows = sorted(rows[:SAMPLE_SEQUENCES], key=lambda r: int(r["attention_mask"].sum()))
+    out = []
+    for lo in range(0, len(rows), SAMPLE_BATCH):
+        group = rows[lo:lo + SAMPLE_BATCH]
+        longest = max(int(r["attention_mask"].sum()) for r in group)
+        out.append({k: torch.stack([r[k][:longest] for r in group]) for k in group[0]})  # (bs, longest)
+    return out
 
 
 def sample_batches(tokenizer, texts: list[str], max_len: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -8,6 +8,12 @@ Token types: DistilBERT has no token-type embeddings. The released model simply 
 the teacher's token-type row 0 into the position embeddings (position[i] + token_type[0]): for single-segment
 input (token_type_ids all 0, which is what pre-training distillation feeds) the student's embedding layer then
 computes exactly the teacher's function, so the copied layers see the inputs they were trained on.
+
+Task teachers: a teacher already fine-tuned for question answering (a *ForQuestionAnswering dir) gives a
+DistilBertForQuestionAnswering student with the teacher's span head copied too ("shrink and fine-tune", Shleifer &
+Rush 2020): task distillation then starts from layers that already answer questions instead of from the
+pre-trained ones. `--layers auto` on such a teacher ranks the maps by how well the copy's start/end distributions
+agree with the teacher's on SQuAD windows (question + context only, no answers), not by sentence vectors.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.core.model_io import QA_HEAD
 from pocketbert.core.models import save_tokenizer
 from pocketbert.core.outputs import Marker
 from pocketbert.core.registry import MODEL_TYPES
@@ -40,6 +47,7 @@ class TeacherInfo:
     vocab_size: int
     activation: str
     has_mlm_head: bool
+    has_qa_head: bool = False   # fine-tuned for SQuAD: its span head is copied into the student
 
 
 def teacher_info(config) -> TeacherInfo:
@@ -52,6 +60,7 @@ def teacher_info(config) -> TeacherInfo:
         )
     archs = set(getattr(config, "architectures", None) or [])
     has_mlm = bool(archs & MLM_ARCHITECTURES)
+    has_qa = any(a.endswith(QA_HEAD) for a in archs)
     if model_type == "bert":
         if getattr(config, "position_embedding_type", "absolute") != "absolute":
             raise PocketbertError(
@@ -61,12 +70,13 @@ def teacher_info(config) -> TeacherInfo:
         return TeacherInfo(
             "bert", config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
             config.intermediate_size, config.max_position_embeddings, config.vocab_size, config.hidden_act, has_mlm,
+            has_qa,
         )
     if getattr(config, "sinusoidal_pos_embds", False):
         raise PocketbertError("unsupported teacher: sinusoidal position embeddings; use a teacher with learned ones")
     return TeacherInfo(
         "distilbert", config.n_layers, config.dim, config.n_heads, config.hidden_dim,
-        config.max_position_embeddings, config.vocab_size, config.activation, has_mlm,
+        config.max_position_embeddings, config.vocab_size, config.activation, has_mlm, has_qa,
     )
 
 
@@ -128,18 +138,20 @@ def student_config(info: TeacherInfo, n_layers: int, dim: int | None = None):
         hidden_dim=info.intermediate_size,
         activation=info.activation,
         tie_word_embeddings=True,
-        architectures=["DistilBertForMaskedLM"],
+        architectures=["DistilBertForQuestionAnswering" if info.has_qa_head else "DistilBertForMaskedLM"],
     )
 
 
 def load_teacher(name_or_path: str, info: TeacherInfo | None = None):
-    """The teacher with its MLM head when the checkpoint has one, else the bare encoder (no random head)."""
-    from transformers import AutoModel, AutoModelForMaskedLM
+    """The teacher with its MLM (or SQuAD span) head when the checkpoint has one, else the bare encoder (no random
+    head)."""
+    from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering
 
     from pocketbert.core.models import load_config, load_model
 
     info = info or teacher_info(load_config(name_or_path))
-    cls = AutoModelForMaskedLM if info.has_mlm_head else AutoModel
+    cls = (AutoModelForQuestionAnswering if info.has_qa_head else
+           AutoModelForMaskedLM if info.has_mlm_head else AutoModel)
     return load_model(cls, name_or_path, what="teacher").eval()
 
 
@@ -166,10 +178,11 @@ def _layer_tensors(layer, model_type: str) -> dict[str, "torch.Tensor"]:  # noqa
 
 
 def student_state_from_teacher(teacher, info: TeacherInfo, layers: list[int]) -> dict:
-    """The student's state dict (DistilBertForMaskedLM keys) copied from the teacher.
+    """The student's state dict (DistilBertForMaskedLM / ...ForQuestionAnswering keys) copied from the teacher.
 
     MLM-head tensors are included only when the teacher has a head; otherwise the student's head keeps its
-    fresh init and its projection stays tied to the copied word embeddings.
+    fresh init and its projection stays tied to the copied word embeddings. A SQuAD teacher's span head
+    (qa_outputs: hidden -> start/end logits) is copied as is: the student's last layer is a copy too.
     """
     import torch
 
@@ -200,23 +213,30 @@ def student_state_from_teacher(teacher, info: TeacherInfo, layers: list[int]) ->
             for name in ("vocab_transform", "vocab_layer_norm", "vocab_projector"):
                 for p, t in getattr(teacher, name).state_dict().items():
                     state[f"{name}.{p}"] = t.detach().clone()
+    if info.has_qa_head:
+        for p, t in teacher.qa_outputs.state_dict().items():
+            state[f"qa_outputs.{p}"] = t.detach().clone()
     return state
 
 
 def build_student(teacher, info: TeacherInfo, layers: list[int], dim: int | None = None):
-    """A DistilBertForMaskedLM with the chosen teacher layers copied in (eval mode)."""
+    """A DistilBertForMaskedLM (DistilBertForQuestionAnswering for a SQuAD teacher) with the chosen teacher layers
+    copied in (eval mode)."""
     import torch
-    from transformers import DistilBertForMaskedLM
+    from transformers import DistilBertForMaskedLM, DistilBertForQuestionAnswering
 
     validate_layers(layers, info.n_layers)
     config = student_config(info, len(layers), dim)
     torch.manual_seed(0)  # the fresh MLM head of a headless teacher is reproducible
-    student = DistilBertForMaskedLM(config)
+    student = (DistilBertForQuestionAnswering if info.has_qa_head else DistilBertForMaskedLM)(config)
     state = student_state_from_teacher(teacher, info, layers)
     missing, unexpected = student.load_state_dict(state, strict=False)
     if unexpected:
         raise RuntimeError(f"internal error: unexpected student keys {unexpected[:3]}")
-    student.tie_weights()
+    if info.has_qa_head and missing:
+        raise RuntimeError(f"internal error: QA student keys not copied {missing[:3]}")
+    if not info.has_qa_head:
+        student.tie_weights()
     return student.eval()
 
 
@@ -230,7 +250,8 @@ def init_student(teacher_name: str, out: Path, layers_text: str | None = None, d
 
     layers_text "auto": try the candidate maps of `n_layers` layers (default half the teacher's) and keep the one
     whose copy agrees best with the teacher (distill/layer_choice.py) on the held-out slice of `sample_data`
-    (a prepared dir) or, without it, on the embedded English corpus.
+    (a prepared dir) or, without it, on the embedded English corpus. For a SQuAD teacher `sample_data` is a SQuAD
+    JSON file (its questions and contexts, never its answers) and agreement is that of the start/end distributions.
     """
     from pocketbert.core.atomic import atomic_output_dir, write_json
     from pocketbert.core.models import load_config, load_tokenizer, model_slug
@@ -244,7 +265,10 @@ def init_student(teacher_name: str, out: Path, layers_text: str | None = None, d
         n_layers = n_layers or max(1, info.n_layers // 2)
         if not 1 <= n_layers <= info.n_layers:
             raise PocketbertError(f"--n-layers {n_layers} does not fit the teacher's {info.n_layers} layers")
-        if sample_data is not None and not Path(sample_data).is_dir():
+        if info.has_qa_head and (sample_data is None or not Path(sample_data).is_file()):
+            raise PocketbertError(f"--layers auto on the SQuAD teacher {teacher_name} needs --sample-data SQUAD.json "
+                                  "(questions and contexts to agree on, e.g. its training file)")
+        if not info.has_qa_head and sample_data is not None and not Path(sample_data).is_dir():
             raise PocketbertError(f"--sample-data {sample_data} is not a prepared dir; make one with `pocketbert prepare`")
         layers = list(range(n_layers))  # placeholder for the width check below
     else:
@@ -265,14 +289,15 @@ def init_student(teacher_name: str, out: Path, layers_text: str | None = None, d
         "teacher_layers": info.n_layers,
         "student_layers_from_teacher": layers,
         "mlm_head_copied": info.has_mlm_head,
+        "qa_head_copied": info.has_qa_head,
         "token_type_row0_folded_into_positions": info.model_type == "bert",
         "params": sum(p.numel() for p in student.parameters()),
         "teacher_params": sum(p.numel() for p in teacher.parameters()),
     }
     if ranking is not None:
-        summary["layer_choice"] = {"metric": "pooled_cos", "sample": str(sample_data) if sample_data else "embedded corpus",
-                                   "candidates": [{"layers": c.layers, "pooled_cos": round(c.pooled_cos, 5),
-                                                   "token_cos": round(c.token_cos, 5)} for c in ranking]}
+        summary["layer_choice"] = {"metric": ranking[0].metric, "sample": str(sample_data) if sample_data else "embedded corpus",
+                                   "candidates": [{"layers": c.layers, **{k: round(v, 5) for k, v in c.scores().items()}}
+                                                  for c in ranking]}
     with atomic_output_dir(out, force=force) as tmp:
         student.save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp)
@@ -284,6 +309,10 @@ def _choose_layers(teacher, info: TeacherInfo, tokenizer, n_layers: int, sample_
     """(best map, ranking) by agreement of each copied-layer student with the teacher on unlabelled text."""
     from pocketbert.distill import layer_choice
 
+    if info.has_qa_head:
+        batches = layer_choice.squad_batches(tokenizer, Path(sample_data))
+        return _ranked(layer_choice.score_maps_qa(teacher, info, batches, n_layers, build_student=build_student,
+                                                  progress=_progress_echo(echo)))
     if sample_data is not None:
         batches = layer_choice.prepared_batches(Path(sample_data), tokenizer.pad_token_id)
     else:
@@ -293,11 +322,17 @@ def _choose_layers(teacher, info: TeacherInfo, tokenizer, n_layers: int, sample_
         stride = max(1, len(sents) // layer_choice.SAMPLE_SEQUENCES)  # spread over every topic, not the first few
         batches = layer_choice.sample_batches(tokenizer, sents[::stride], max_len=128)
 
+    return _ranked(layer_choice.score_maps(teacher, info, batches, n_layers, build_student=build_student,
+                                           encoder_of=_encoder, progress=_progress_echo(echo)))
+
+
+def _ranked(ranking):
+    return ranking[0].layers, ranking
+
+
+def _progress_echo(echo):
     def progress(i, n, cand):
         if echo is not None:
-            echo(f"  [{i}/{n}] layers {','.join(map(str, cand.layers)):<12} pooled cos {cand.pooled_cos:.4f}  "
-                 f"token cos {cand.token_cos:.4f}")
-
-    ranking = layer_choice.score_maps(teacher, info, batches, n_layers, build_student=build_student,
-                                      encoder_of=_encoder, progress=progress)
-    return ranking[0].layers, ranking
+            scores = "  ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in cand.scores().items())
+            echo(f"  [{i}/{n}] layers {','.join(map(str, cand.layers)):<12} {scores}")
+    return progress

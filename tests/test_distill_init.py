@@ -97,3 +97,22 @@ def test_default_layers_every_other(tiny_models, tmp_path):
     assert res.exit_code == 0, res.output
     assert "[0, 2]" in res.output
     assert _load(tmp_path / "s").config.n_layers == 2
+
+
+def test_squad_teacher_gives_a_qa_student_with_its_span_head(tiny_models, tmp_path):
+    """Shrink and fine-tune: a fine-tuned QA teacher's layers AND span head are copied; all layers = same answers."""
+    from transformers import AutoModelForQuestionAnswering
+
+    teacher_dir = tiny_models("bert", "qa", layers=4)
+    _init(teacher_dir, tmp_path / "s", "0,1,2,3")
+    teacher = AutoModelForQuestionAnswering.from_pretrained(str(teacher_dir)).eval()
+    student = AutoModelForQuestionAnswering.from_pretrained(str(tmp_path / "s")).eval()
+    assert type(student).__name__ == "DistilBertForQuestionAnswering"
+    assert torch.equal(student.qa_outputs.weight, teacher.qa_outputs.weight)
+    ids = torch.tensor([[101, 2054, 2003, 102, 3000, 2003, 1996, 3007, 102, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1, 1, 1, 1, 0]])
+    with torch.no_grad():  # single-segment input: token type 0 everywhere, which the student folded in
+        t = teacher(input_ids=ids, attention_mask=mask)
+        s = student(input_ids=ids, attention_mask=mask)
+    assert torch.allclose(t.start_logits[:, :9], s.start_logits[:, :9], atol=1e-4)
+    assert torch.allclose(t.end_logits[:, :9], s.end_logits[:, :9], atol=1e-4)

@@ -87,3 +87,41 @@ def test_retention_table_says_plainly_when_distillation_did_not_help():
     text = "\n".join(retention_lines(v))
     assert "student (step 40)" in text and "95.0%" in text and "ABOVE its copied init on STS-B" in text
     assert np.isclose(0.76 / 0.8, 0.95)
+
+
+def test_init_student_auto_on_a_squad_teacher_ranks_by_span_agreement(tiny_models, tmp_path):
+    from test_qa_models import write_articles
+
+    teacher = tiny_models("bert", "qa", layers=4)
+    base = ["init-student", "--teacher", str(teacher), "--layers", "auto"]
+    res = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "needs --sample-data SQUAD.json" in res.output and not (tmp_path / "x").exists()
+    squad = write_articles(tmp_path / "squad.json")
+    res = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "s"), "--sample-data", str(squad)])
+    assert res.exit_code == 0, res.output
+    info = json.loads((tmp_path / "s" / "student_init.json").read_text())
+    assert info["qa_head_copied"] and info["layer_choice"]["metric"] == "qa_kl"
+    ranking = info["layer_choice"]["candidates"]
+    assert len(ranking) == 6 and [c["qa_kl"] for c in ranking] == sorted(c["qa_kl"] for c in ranking)
+    assert info["student_layers_from_teacher"] == ranking[0]["layers"]
+    assert ranking[-1]["qa_kl"] > 1e-4
+
+
+def test_span_agreement_is_exact_for_a_full_copy_on_single_segment_windows(tiny_models, tmp_path):
+    """The metric itself: a copy of every layer (span head included) gives KL 0 and the teacher's argmax when the
+    windows carry no segment ids (the one input a DistilBERT student cannot see)."""
+    from test_qa_models import write_articles
+
+    from pocketbert.core.models import load_config, load_tokenizer
+    from pocketbert.distill import layer_choice, student_init
+
+    teacher_dir = tiny_models("bert", "qa", layers=4)
+    info = student_init.teacher_info(load_config(str(teacher_dir)))
+    teacher = student_init.load_teacher(str(teacher_dir), info)
+    batches = layer_choice.squad_batches(load_tokenizer(str(teacher_dir)), write_articles(tmp_path / "squad.json"))
+    for b in batches:
+        b["token_type_ids"].zero_()
+    (full,) = layer_choice.score_maps_qa(teacher, info, batches, 4, build_student=student_init.build_student)
+    assert full.layers == [0, 1, 2, 3] and full.qa_kl < 1e-6 and full.qa_top1 == 1.0
+    two = layer_choice.score_maps_qa(teacher, info, batches, 2, build_student=student_init.build_student)
+    assert min(c.qa_kl for c in two) > 100 * full.qa_kl  # dropping layers moves the distributions; the copy does not

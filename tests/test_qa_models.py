@@ -57,9 +57,14 @@ def test_qa_models_end_to_end_and_resume(tiny_models, tmp_path, monkeypatch):
     for role in ("teacher", "student"):
         assert 0 <= summary[role]["eval_f1"] <= 100 and summary[role]["train_steps"] == 2
     assert "student / teacher F1" in res.output or summary["f1_retention"] is None
-    # The student is the copied 3-layer init, task-distilled from the fine-tuned teacher.
+    # The student is a 3-layer copy of the FINE-TUNED teacher (span head included, the map chosen by start/end
+    # agreement on training windows), task-distilled from that teacher.
     init = json.loads((out / "models" / "student-init" / "config.json").read_text())
-    assert init["n_layers"] == 3
+    assert init["n_layers"] == 3 and init["architectures"] == ["DistilBertForQuestionAnswering"]
+    chosen = json.loads((out / "models" / "student-init" / "student_init.json").read_text())
+    assert chosen["teacher"] == str(out / "models" / "teacher") and chosen["qa_head_copied"]
+    assert chosen["layer_choice"]["metric"] == "qa_kl" and len(chosen["layer_choice"]["candidates"]) == 20
+    assert summary["student"]["init_kind"].startswith(f"layers {chosen['student_layers_from_teacher']} of the fine-tuned")
     student_cfg = json.loads((out / "models" / "student" / "config.json").read_text())
     assert student_cfg["architectures"] == ["DistilBertForQuestionAnswering"]
     results = json.loads((out / "models" / "student" / "eval_results.json").read_text())
@@ -174,14 +179,21 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
         return lambda plan: (calls.append(name), {"eval_f1": 50.0, "eval_exact_match": 40.0})[1]
 
     monkeypatch.setattr(qa_models, "step_teacher", fake("teacher"))
+    monkeypatch.setattr(qa_models, "step_student_init", lambda plan: (calls.append("student-init"), {"layers": [0, 1, 2]})[1])
     monkeypatch.setattr(qa_models, "step_student", fake("student"))
     monkeypatch.setattr(qa_models, "step_evaluate_artifacts", fake("evaluate"))
     monkeypatch.setattr(qa_models, "make_convert_step", lambda role, suffix, fmt, precision: lambda plan: (
         calls.append(f"{role}-{suffix}"), {"file_size_bytes": 1, "parity": "passed"})[1])
     assert CliRunner().invoke(cli, args(data, out, teacher)).exit_code == 0
-    assert calls[0] == "teacher" and len(calls) == 1 + 1 + 2 * len(qa_models.ARTIFACTS) + 1
+    assert calls[0] == "teacher" and len(calls) == 1 + 2 + 2 * len(qa_models.ARTIFACTS) + 1
     calls.clear()
-    res = CliRunner().invoke(cli, args(data, out, teacher, "--student", str(out / "models" / "student-init")))
+    # Another layer map for the copied init is a student setting too: the teacher is kept.
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--student-layers", "0,2,4"))
+    assert res.exit_code == 0, res.output
+    assert "redoing the student's steps, keeping the teacher's" in res.output
+    assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
+    calls.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--student", str(tiny_models("distilbert", "mlm", layers=3))))
     assert res.exit_code == 0, res.output
     assert "redoing the student's steps, keeping the teacher's" in res.output
     assert calls == ["student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
@@ -204,3 +216,54 @@ def test_a_second_run_on_a_busy_out_is_refused(tiny_models, tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_an_artifact_refused_by_parity_is_recorded_and_the_run_goes_on(tiny_models, tmp_path, monkeypatch):
+    """One failing gate (e.g. a teacher int8 below its agreement bar) must not lose the other artifacts, and its
+    agreement and error are in the summary; evaluation skips it instead of scoring files that do not exist."""
+    from pocketbert.convert import api
+    from pocketbert.convert.parity import ParityError
+    from pocketbert.core import artifact_eval
+    from pocketbert.core.parity_report import ParityReport
+
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    made = []
+
+    def fake_convert(fmt, model, task, seq_lens, precision, dest, **kw):
+        if (Path(model).name, fmt) == ("teacher", "onnx"):
+            report = ParityReport.__new__(ParityReport)
+            report.task_agreement = 0.854
+            raise ParityError("parity failed: task agreement 85.4% < 97%", report)
+        made.append((Path(model).name, fmt, precision))
+        dest.mkdir(parents=True)
+        (dest / "manifest.json").write_text("{}")
+
+    monkeypatch.setattr(api, "convert_model", fake_convert)
+    monkeypatch.setattr(qa_models, "ARTIFACTS", (("tflite-int8", "tflite", "int8-dynamic"), ("onnx-int8", "onnx", "int8-dynamic")))
+    monkeypatch.setattr("pocketbert.core.manifest.load_manifest", lambda d: {
+        "file_size_bytes": 1, "parity": {"status": "passed", "task_agreement": 1.0, "outputs": {}}})
+    for name in ("step_teacher", "step_student"):
+        monkeypatch.setattr(qa_models, name, lambda plan: {"eval_f1": 50.0, "eval_exact_match": 40.0})
+    monkeypatch.setattr(qa_models, "step_student_init", lambda plan: {"layers": [0, 1, 2]})
+    scored = []
+    monkeypatch.setattr(artifact_eval, "evaluate_artifact", lambda d, *a, results=None, **kw: (
+        scored.append(Path(d).name), results.write_text(""), {"f1": 1.0, "exact_match": 1.0, "agreement": 1.0})[-1])
+    # A passing artifact of an earlier student sits where the refused one would go: it must not be scored as new.
+    stale = out / "artifacts" / "teacher-onnx-int8"
+    stale.mkdir(parents=True)
+    (stale / "manifest.json").write_text("{}")
+    (out / "run.json").write_text(json.dumps({"settings": qa_models.Plan(
+        out=out, data=data, teacher=str(tiny_models("bert", "mlm", layers=6)), student=None,
+        profile=qa_models.dataclasses.replace(qa_models.CPU_PROFILE, max_steps=2, max_len=64, doc_stride=16),
+        device="cpu", seq_lens=(32, 64), parity_n=2, train_articles=2, eval_articles=1).settings()}))
+    res = CliRunner().invoke(cli, args(data, out, tiny_models("bert", "mlm", layers=6)))
+    assert res.exit_code == 0, res.output
+    assert made == [("teacher", "tflite", "int8-dynamic"), ("student", "tflite", "int8-dynamic"),
+                    ("student", "onnx", "int8-dynamic")]
+    refused = json.loads((out / "summary.json").read_text())["artifacts"]["teacher-onnx-int8"]
+    assert refused["parity"] == "failed" and refused["task_agreement"] == 0.854 and "85.4%" in refused["error"]
+    assert "teacher-onnx-int8" in res.output and "parity failed" in res.output
+    evaluated = json.loads((out / "summary.json").read_text())["artifact_accuracy"]["artifacts"]
+    assert evaluated["teacher-onnx-int8"]["status"].startswith("skipped: not written") and not stale.exists()
+    assert scored == ["teacher-tflite-int8", "student-tflite-int8", "student-onnx-int8"]
