@@ -188,6 +188,8 @@ class EvalTask:
     lengths: dict
 
 
+# Smallest accepted window length / stride: a window needs [CLS] q [SEP] c [SEP] with room for context.
+LENGTH_FLOOR = {"max_len": 8, "doc_stride": 1}
 EVAL_TASKS = (
     EvalTask("qa", "SQuAD v1.1 EM/F1 of a QA model dir, or of an artifact dir run as the apps run it (+ agreement with "
              "its source).\n\nExample: pocketbert evaluate qa --model build/android/student-qa-int8 --data dev.json "
@@ -214,7 +216,8 @@ def _eval_command(spec: EvalTask) -> None:
         _finish(f"evaluate {spec.task}: {model}", run(model, data, batch_size=batch_size, limit=limit, **filled), out)
 
     for name in reversed(list(spec.lengths)):
-        command = click.option(f"--{name.replace('_', '-')}", default=None, type=int,
+        # A length below the floor is a click usage error (one line), not a silent fallback to the default.
+        command = click.option(f"--{name.replace('_', '-')}", default=None, type=click.IntRange(min=LENGTH_FLOOR[name]),
                                help=f"model dirs only [default: {spec.lengths[name]}]")(command)
     command = _artifact_options(command)
     command = _eval_options(command)

@@ -288,3 +288,11 @@ def test_resume_refuses_a_changed_config_unless_allowed():
         check_resume_config(old, {**old, "learning_rate": 1e-3}, False, said.append)
     check_resume_config(old, {**old, "learning_rate": 1e-3}, True, said.append)
     assert said[-1] == "notice: resumed with a changed setting: learning_rate 0.0005 -> 0.001"
+
+
+@pytest.mark.parametrize("task", ["qa", "cls", "sts"])
+def test_evaluate_rejects_a_zero_window_length_in_one_line(task, tmp_path):
+    """--max-len 0 once fell through to the evaluator; it is a usage error before anything is loaded."""
+    res = CliRunner().invoke(cli, ["evaluate", task, "--model", str(tmp_path), "--data", str(tmp_path / "d"),
+                                   "--max-len", "0"])
+    assert res.exit_code == 2 and "0 is not in the range x>=8" in res.output
