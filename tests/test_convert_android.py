@@ -87,3 +87,27 @@ def test_mlm_head_converts_with_vocab_logits(tmp_path_factory, tiny_models):
     m = load_manifest(art)
     assert m["outputs"] == [{"name": "logits", "dtype": "float32", "shape": [1, 32, 30522]}]
     assert m["parity"]["status"] == "passed" and m["parity"]["task_agreement"] == 1.0
+
+
+def test_int8_mixed_keeps_the_feed_forward_linears_float(tmp_path_factory, model_for):
+    """int8-mixed: the FFN weights stay fp32 (the ops whose dynamic int8 moved answer spans on the real pair),
+    every other linear is int8, parity passes, and the file sits between int8-dynamic and fp32."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from pocketbert.core.manifest import load_manifest
+
+    model = model_for("qa")  # DistilBERT: FFN_ffn/lin1, lin2
+    art = converted(tmp_path_factory, model, "tflite", "qa", "int8-mixed")
+    m = load_manifest(art)
+    assert m["precision"] == "int8-mixed" and m["parity"]["status"] == "passed"
+    assert "feed-forward" in m["quantization"]["scheme"]
+    weights = {}
+    for t in Interpreter(model_path=str(art / "model.tflite")).get_tensor_details():
+        if len(t["shape"]) == 2 and min(t["shape"]) >= 32:  # (out, in) weight matrices of the 32-wide tiny model
+            kind = "ffn" if ("lin1" in t["name"] or "lin2" in t["name"]) else "attn" if "_lin" in t["name"] else None
+            if kind:
+                weights.setdefault(kind, set()).add(np.dtype(t["dtype"]).name)
+    assert weights == {"ffn": {"float32"}, "attn": {"int8"}}, weights
+    size = {p: load_manifest(converted(tmp_path_factory, model, "tflite", "qa", p))["file_size_bytes"]
+            for p in ("fp32", "int8-dynamic")}
+    assert size["int8-dynamic"] < m["file_size_bytes"] < size["fp32"], (size, m["file_size_bytes"])
