@@ -7,6 +7,10 @@ output space. Agreement is measured without labels, on text (the held-out slice 
 embedded English corpus): the mean cosine between the student's and the teacher's mean-pooled sentence vectors,
 the quantity a sentence-embedding user reads and the one the sentence recipe trains. Each candidate costs one
 student forward over the sample, so every map is tried when there are few, and a structured set otherwise.
+
+A teacher fine-tuned for SQuAD is judged on its task output instead (score_maps_qa): the copy keeps the teacher's
+span head, and what task distillation will pull together is the start/end distributions, so candidates are ranked
+by their KL from the teacher's on SQuAD windows (questions and contexts only).
 """
 from __future__ import annotations
 

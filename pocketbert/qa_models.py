@@ -1,8 +1,9 @@
 """`pocketbert qa-models` (`make qa-models`): a real SQuAD teacher/student pair through every on-device format.
 
-Fine-tune the packaged MiniLM-L6 teacher on SQuAD articles 1-20, task-distill the 3-layer student from it
-(`finetune qa --teacher`), score both on articles 21-24, and convert both to LiteRT fp32 / int8-dynamic
-(signatures seq_128/256/384), Core ML fp16 / int8 and ONNX int8, each parity-gated on real SQuAD windows of the
+Fine-tune the packaged MiniLM-L6 teacher on SQuAD articles 1-20, task-distill the 3-layer student (a copy of the
+fine-tuned teacher's layers and span head) from it (`finetune qa --teacher`), score both on articles 21-24, and
+convert both to LiteRT fp32 / int8-dynamic / int8-mixed (signatures seq_128/256/384), Core ML fp16 / int8 and ONNX
+int8, each parity-gated on real SQuAD windows of the
 evaluation articles. Until now every QA artifact was a random-weight model; this is the pair the apps and the
 reports are meant to show.
 
@@ -602,7 +603,7 @@ def _param_counts(plan: Plan) -> dict[str, int]:
               help="teacher layers the default student copies, e.g. 0,2,4, or auto (best start/end agreement with "
                    "the teacher on training windows)")
 @click.option("--device", default="cpu", show_default=True,
-              help="cpu (the ~90-minute profile: seq 256, 1 epoch) or cuda (seq 384, stride 128, 2 epochs)")
+              help="cpu (the ~50-minute profile: seq 256, stride 96, 2 epochs) or cuda (seq 384, stride 128, 2 epochs)")
 @click.option("--seq-len", "seq_lens", default=",".join(map(str, SEQ_LENS)), show_default=True,
               help="artifact signatures (comma list)")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="cap each fine-tuning (quick looks)")

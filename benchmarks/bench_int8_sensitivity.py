@@ -1,0 +1,66 @@
+"""Which ops make dynamic int8 change answers? Re-quantize a fp32 LiteRT QA artifact with recipes that keep one
+group of ops fp32 and run the parity gate on each (the sweep behind `--precision int8-mixed`, README).
+
+    python benchmarks/bench_int8_sensitivity.py build/qa-models/artifacts/teacher-tflite-fp32 \
+        --data build/qa-models/data/eval.json [--variant ffn-float ...]
+
+Writes nothing outside --work (default build/int8-sensitivity/<artifact>); prints size and same-span agreement.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from pocketbert.convert import quantize
+from pocketbert.convert.parity import run_parity
+from pocketbert.core.manifest import artifact_sha256
+from pocketbert.core.registry import PARITY_SAMPLES
+
+LINEAR = r"torch\.nn\.modules\.linear\.Linear_"
+# Scope regexes (torch module paths in litert-torch's tensor names) for BERT and DistilBERT.
+VARIANTS = {
+    "all-int8": None,
+    "ffn-out-float": rf"(BertOutput_output/{LINEAR}dense|FFN_ffn/{LINEAR}lin2)",
+    "ffn-in-float": rf"(BertIntermediate_intermediate/{LINEAR}dense|FFN_ffn/{LINEAR}lin1)",
+    "ffn-float": quantize.TFLITE_FLOAT_FFN_REGEX,
+    "qa-head-float": rf"{LINEAR}qa_outputs",
+    "attn-out-float": rf"(BertSelfOutput_output/{LINEAR}dense|MultiHeadSelfAttention_attention/{LINEAR}out_lin)",
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("artifact", type=Path, help="a fp32 LiteRT QA artifact dir")
+    ap.add_argument("--data", type=Path, required=True, help="SQuAD JSON the gate draws its windows from")
+    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: all")
+    ap.add_argument("--n", type=int, default=PARITY_SAMPLES, help="questions per sequence length")
+    ap.add_argument("--work", type=Path, default=None)
+    a = ap.parse_args()
+    from ai_edge_quantizer import quantizer, recipe
+
+    work = a.work or Path("build/int8-sensitivity") / a.artifact.name
+    for name in a.variant or list(VARIANTS):
+        dest = work / name
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(a.artifact, dest)
+        rcp = recipe.dynamic_wi8_afp32()
+        if VARIANTS[name]:
+            rcp = rcp + [{"regex": VARIANTS[name], "operation": "*", "algorithm_key": "no_quantize"}]
+        t0 = time.perf_counter()
+        result = quantizer.Quantizer(str(a.artifact / "model.tflite"), rcp).quantize(
+            None, enable_progress_bar=False, enable_progress_report=False)
+        result.export_model(str(dest / "model.tflite"), overwrite=True)
+        m = json.loads((dest / "manifest.json").read_text())
+        m.update(precision="int8-dynamic", file_size_bytes=(dest / "model.tflite").stat().st_size,
+                 sha256=artifact_sha256(dest / "model.tflite"))
+        (dest / "manifest.json").write_text(json.dumps(m, indent=2))
+        rep = run_parity(dest, data=a.data, n=a.n)
+        print(f"{name:<16} {m['file_size_bytes'] / 1e6:7.1f} MB  same span {rep.task_agreement:.1%}  "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
