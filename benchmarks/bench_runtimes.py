@@ -46,9 +46,13 @@ def up_to_date(dest: Path, model: str, task: str, seq_len: int, precision: str) 
     path = dest / "manifest.json"
     if not path.is_file():
         return False
+    from pocketbert.core.models import resolve_model
+
     m = json.loads(path.read_text())
+    source = resolve_model(model)
+    source = str(Path(source).resolve()) if Path(source).exists() else source  # as convert writes source_model
     return m.get("seq_lens") == [seq_len] and m.get("precision") == precision and m.get("task") == task \
-        and Path(m.get("source_model", "")).name == Path(model).name
+        and m.get("source_model") == source
 
 
 def convert_all(model: str, task: str, seq_len: int, out: Path, n: int, force: bool, data=None) -> dict[tuple, dict]:
