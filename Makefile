@@ -20,7 +20,7 @@ IOS_SEQ_LEN = $(if $(filter file,$(origin SEQ_LEN)),$(IOS_SEQ_LEN_DEFAULT),$(SEQ
 seq_len_flags = $(foreach s,$(subst $(comma), ,$(1)),--seq-len $(s))
 
 .PHONY: setup test test-python test-swift test-swift-app test-java demo bench bench-distill bench-distill-quality bench-tasks bench-convert \
-        convert-ios convert-android golden clean qa-models bench-qa
+        convert-ios convert-android golden clean qa-models bench-qa bench-runtimes
 
 setup: $(STAMP)  ## create .venv and install pocketbert with its test extras (no-op when up to date)
 
@@ -71,6 +71,10 @@ bench-tasks: setup  ## teacher vs student on SST-2 / SQuAD / STS-B from ../share
 
 bench-convert: setup  ## conversion time, sizes and parity per precision for BERT/DistilBERT and MiniLM
 	$(PY) benchmarks/bench_convert.py
+
+bench-runtimes: setup  ## LiteRT vs ONNX Runtime vs ExecuTorch: MiniLM embed seq 128, fp32 + int8, interleaved here (BENCH_ARGS="--runs 20")
+	$(PY) -m pip install --quiet -e '.[executorch]'
+	$(PY) benchmarks/bench_runtimes.py $(BENCH_ARGS)
 
 qa-models: setup  ## SQuAD teacher + task-distilled 3-layer student, all formats, parity on SQuAD (resumable; ~90 min CPU, DEVICE=cuda)
 	$(PB) qa-models --out build/qa-models --device $(or $(DEVICE),cpu)

@@ -25,7 +25,7 @@ from pocketbert.core.models import write_vocab_txt
 # Tokenizer files copied next to the model so the app and `parity` need nothing else.
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 VERSIONED_PACKAGES = ("pocketbert", "torch", "transformers", "litert-torch", "ai-edge-quantizer", "ai-edge-litert",
-                      "coremltools", "onnx", "onnxruntime")
+                      "coremltools", "onnx", "onnxruntime", "executorch", "torchao")
 # An artifact dir is recognized by its manifest; `--force` replaces only such dirs (pocketbert.core.outputs).
 MARKER = Marker("convert", MANIFEST_NAME, ("format", "model_file"))
 
@@ -55,7 +55,20 @@ def check_args(fmt: str, task: str, seq_lens: list[int], precision: str, calibra
         raise PocketbertError(f"--compute-units {units!r}; choose one of {', '.join(COREML_COMPUTE_UNITS)}")
     if len(set(seq_lens)) != len(seq_lens):
         raise PocketbertError(f"--seq-len given twice ({', '.join(map(str, seq_lens))}); pass each length once")
+    check = export_hook(fmt, "check_args")
+    if check is not None:  # the format's own options and optional extras, still before any model load
+        check(precision, opts)
     return fmt
+
+
+def export_hook(fmt: str, name: str):
+    """An optional function of the format's export module (`check_args(precision, opts)`: argument checks that need
+    no model, e.g. a missing optional extra), or None where the module defines none."""
+    module = registry.FORMATS[fmt].export.partition(":")[0]
+    try:
+        return registry.load_entry(f"{module}:{name}")
+    except AttributeError:
+        return None
 
 
 def tokenizer_block(tokenizer, model_path: str, seq_lens: list[int]) -> dict:
@@ -151,7 +164,8 @@ def _export(fmt: str, source, tokenizer, seq_lens: list[int], precision: str, tm
 def convert_model(fmt: str, model: str | Path, task: str, seq_lens: list[int], precision: str, out: Path,
                   force: bool = False, data=None, n: int = DEFAULT_PARITY_N, calibration=None, console=None,
                   **opts) -> Path:
-    """Convert `model` for `task` to `fmt` (android|tflite, ios|coreml, onnx) at static `seq_lens`; returns `out`.
+    """Convert `model` for `task` to `fmt` (a registry.FORMATS name or alias: android|tflite, ios|coreml, onnx,
+    executorch) at static `seq_lens`; returns `out`.
 
     Raises PocketbertError on bad input and ParityError (no dir left) when the artifact disagrees with PyTorch.
     """

@@ -1,6 +1,6 @@
 """Click commands of this stage; the root CLI (pocketbert/cli.py) registers `COMMANDS` in this order.
 
-`pocketbert convert android|ios|onnx` (and `convert <format>` for any other registered format) and
+`pocketbert convert android|ios|onnx|executorch` (and `convert <format>` for any other registered format) and
 `pocketbert parity`. Heavy imports happen inside the commands.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ import click
 
 from pocketbert.convert.specs import TASKS
 from pocketbert.core import registry
+from pocketbert.core.executorch_backend import DELEGATES as EXECUTORCH_DELEGATES  # light: executorch loads lazily
 from pocketbert.core.registry import PARITY_SAMPLES as DEFAULT_N
 from pocketbert.core.runtime import COREML_COMPUTE_UNITS
 
@@ -99,8 +100,19 @@ def onnx(model, task, seq_lens, precision, out, force, data, n) -> None:
     _run("onnx", model, task, seq_lens, precision, out, force, data, n)
 
 
+@convert.command("executorch")
+@_common("executorch", "fp32")
+@click.option("--delegate", type=click.Choice(EXECUTORCH_DELEGATES), default=EXECUTORCH_DELEGATES[0],
+              show_default=True, help="Backend the methods are lowered to: xnnpack (CPU, runs here) or coreml "
+                                      "(exports here; runs on macOS / iOS only, so parity checks the spec elsewhere).")
+def executorch(model, task, seq_lens, precision, out, force, data, n, delegate) -> None:
+    """ExecuTorch .pte (torch.export + XNNPACK or Core ML delegate), one method seq_<S> per --seq-len in one file;
+    int8 = XNNPACK quantizer, dynamic per-channel. Needs the extra: pip install 'pocketbert[executorch]'."""
+    _run("executorch", model, task, seq_lens, precision, out, force, data, n, delegate=delegate)
+
+
 # Formats with a command above (their own options); every other registered format gets a plain `convert <name>`.
-FORMAT_COMMANDS = {"tflite": "android", "coreml": "ios", "onnx": "onnx"}
+FORMAT_COMMANDS = {"tflite": "android", "coreml": "ios", "onnx": "onnx", "executorch": "executorch"}
 
 
 def _plain_command(fmt: str) -> None:

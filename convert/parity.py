@@ -162,7 +162,7 @@ def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=N
         manifest = load_manifest(artifact_dir)
         check_model_file(artifact_dir, manifest)
     model_files(artifact_dir, manifest)  # missing/truncated files fail here, before any model is loaded
-    if not backend_class(manifest["format"]).can_run_here():  # e.g. Core ML off macOS: check the spec instead
+    if backend_class(manifest["format"]).unavailable_here(manifest):  # e.g. Core ML off macOS: check the spec instead
         return _spec_check(manifest["format"])(artifact_dir, manifest)
     runner = load_artifact(artifact_dir, manifest=manifest).backend  # the runtime layer evaluate and bench use too
     model = model or manifest["source_model"]

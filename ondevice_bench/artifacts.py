@@ -119,7 +119,7 @@ def load_target(path: Path, seq_lens_for_models: list[int], verify_hash: bool = 
         raise PocketbertError(f"{path} is a file; pass the artifact dir that holds manifest.json (or a model dir)")
     if (path / MANIFEST).is_file():
         target = _from_artifact(path, verify_hash)
-        if target.kind in registry.FORMATS and not backend_class(target.kind).can_run_here():
+        if target.kind in registry.FORMATS and backend_class(target.kind).unavailable_here(target.manifest):
             target.kind += SKIP_SUFFIX  # e.g. Core ML off macOS: listed, not timed
         return target
     if (path / "config.json").is_file():

@@ -122,7 +122,7 @@ def bench_host(paths, threads=DEFAULT_THREADS, runs: int = DEFAULT_RUNS, warmup:
     jobs = []  # (target, seq_len, threads) in the caller's model order
     for target in targets:
         if target.kind.endswith(SKIP_SUFFIX):
-            reason = backend_class(target.kind[: -len(SKIP_SUFFIX)]).unavailable
+            reason = backend_class(target.kind[: -len(SKIP_SUFFIX)]).unavailable_here(target.manifest)
             _say(f"skip {target.path}: {reason} (this is {host_device()['os']})")
             continue
         lens = [s for s in target.seq_lens if not seq_lens or s in seq_lens]

@@ -12,6 +12,7 @@ import sys
 import time
 
 from pocketbert.core import registry
+from pocketbert.core.runtime import backend_class
 
 RESULT_PREFIX = "POCKETBERT_WORKER_RESULT "
 
@@ -46,6 +47,9 @@ def measure(spec: dict) -> dict:
     features = spec["features"]
     kind, path, threads = spec["kind"], spec["path"], int(spec["threads"])
     import numpy  # noqa: F401  (imported before the baseline so it is not counted as model memory)
+
+    if kind in registry.FORMATS:  # e.g. ExecuTorch's bindings import torch: not the model's memory either
+        backend_class(kind).preload()
 
     rss_before = current_rss_bytes()
     t0 = time.perf_counter()

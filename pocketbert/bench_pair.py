@@ -17,11 +17,11 @@ import click
 from pocketbert.bench.cli import _ints  # the bench stage's comma-list parser, so `bench *` options read alike
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.registry import PUBLIC_ARCHITECTURES as ARCHITECTURES
-from pocketbert.core.registry import TASKS
+from pocketbert.core.registry import FORMATS, TASKS
 from pocketbert.core.results import check_results_out
 
-# --runtime value -> export format (the host can time these two).
-RUNTIME_FORMATS = {"tflite": "tflite", "onnx": "onnx"}
+# --runtime value -> export format (the host can time these; executorch needs the `pocketbert[executorch]` extra).
+RUNTIME_FORMATS = {"tflite": "tflite", "onnx": "onnx", "executorch": "executorch"}
 # Parity of random-weight models only proves the conversion; a few inputs are enough.
 PAIR_PARITY_N = 4
 BUILT_MARKER = "pocketbert_pair.json"
@@ -94,6 +94,11 @@ def bench_pair(teacher: str, student: str, seq_lens: list[int], precisions: list
 
     if runtime not in RUNTIME_FORMATS:
         raise PocketbertError(f"--runtime must be one of {', '.join(RUNTIME_FORMATS)}")
+    valid = FORMATS[RUNTIME_FORMATS[runtime]].precisions
+    bad = [p for p in precisions if p not in valid]
+    if bad:  # before building BERT-base, not after
+        raise PocketbertError(f"--precision {', '.join(bad)} is not valid for --runtime {runtime}; "
+                              f"choose from {', '.join(valid)}")
     from pocketbert.convert.api import convert_model
     out = Path(out)
     results = out / "results.jsonl"
@@ -141,7 +146,8 @@ def bench_pair(teacher: str, student: str, seq_lens: list[int], precisions: list
 @click.option("--student", default="distilbert-base", show_default=True, help="distilbert-base | model dir")
 @click.option("--seq-len", default="128,384", show_default=True)
 @click.option("--precision", default="fp32,int8-dynamic", show_default=True)
-@click.option("--runtime", type=click.Choice(["tflite", "onnx"]), default="tflite", show_default=True)
+@click.option("--runtime", type=click.Choice(list(RUNTIME_FORMATS)), default="tflite", show_default=True,
+              help="tflite | onnx | executorch (executorch precisions: fp32,int8; needs the [executorch] extra)")
 @click.option("--task", type=click.Choice(["qa", "cls", "embed", "mlm"]), default="qa", show_default=True)
 @click.option("--threads", type=int, default=None, help="threads [default: min(4, cores)]")
 @click.option("--runs", default=20, show_default=True)

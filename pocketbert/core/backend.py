@@ -53,6 +53,9 @@ class Backend:
 
     A subclass implements `open` (construct from the artifact's files) and `bind`; `run` has a default.
     `can_run_here` is False where the runtime does not exist (Core ML off macOS): parity then checks the spec.
+    `unavailable_here(manifest)` says the same of one artifact (an ExecuTorch .pte lowered to Core ML runs only on
+    macOS, one lowered to XNNPACK everywhere); parity and the host bench ask it. `preload` imports the runtime in the
+    bench worker before its memory baseline, for runtimes whose import is not the model's memory.
     """
 
     runtime = ""
@@ -68,6 +71,15 @@ class Backend:
     @classmethod
     def can_run_here(cls) -> bool:
         return True
+
+    @classmethod
+    def unavailable_here(cls, manifest: dict | None = None) -> str | None:
+        """Why this artifact cannot run on this machine, or None when it can (default: `can_run_here`)."""
+        return None if cls.can_run_here() else cls.unavailable
+
+    @classmethod
+    def preload(cls) -> None:
+        """Import what the runtime needs before the bench worker measures its baseline RSS (default: nothing)."""
 
     def bind(self, seq_len: int, row: Mapping[str, np.ndarray]) -> Callable[[], Outputs]:
         raise NotImplementedError

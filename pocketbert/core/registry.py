@@ -72,6 +72,10 @@ FORMATS: dict[str, FormatRecord] = {
                      "pocketbert.convert.coreml_export:export", "pocketbert.core.runtime:CoreMLBackend", ("ios",)),
         FormatRecord("onnx", "model_seq_<S>.onnx per length", ("fp32", "int8-dynamic"), "onnxruntime",
                      "pocketbert.convert.onnx_export:export", "pocketbert.core.runtime:OnnxBackend"),
+        # The optional extra `pocketbert[executorch]`; int8 = XNNPACK dynamic per-channel (convert/executorch_export.py).
+        FormatRecord("executorch", "model.pte, one seq_<S> method per length (shared weights)", ("fp32", "int8"),
+                     "executorch", "pocketbert.convert.executorch_export:export",
+                     "pocketbert.core.executorch_backend:ExecuTorchBackend"),
     )
 }
 
