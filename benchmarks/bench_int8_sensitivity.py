@@ -39,20 +39,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=PARITY_SAMPLES, help="questions per sequence length")
     ap.add_argument("--work", type=Path, default=None)
     a = ap.parse_args()
-    from ai_edge_quantizer import quantizer, recipe
+    from ai_edge_quantizer import recipe
 
     work = a.work or Path("build/int8-sensitivity") / a.artifact.name
     for name in a.variant or list(VARIANTS):
         dest = work / name
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(a.artifact, dest)
-        rcp = recipe.dynamic_wi8_afp32()
-        if VARIANTS[name]:
-            rcp = rcp + [{"regex": VARIANTS[name], "operation": "*", "algorithm_key": "no_quantize"}]
+        rcp = quantize.dynamic_int8_keeping_float(VARIANTS[name]) if VARIANTS[name] else recipe.dynamic_wi8_afp32()
         t0 = time.perf_counter()
-        result = quantizer.Quantizer(str(a.artifact / "model.tflite"), rcp).quantize(
-            None, enable_progress_bar=False, enable_progress_report=False)
-        result.export_model(str(dest / "model.tflite"), overwrite=True)
+        quantize.apply_tflite_recipe(a.artifact / "model.tflite", rcp, dest / "model.tflite")
         m = json.loads((dest / "manifest.json").read_text())
         m.update(precision="int8-dynamic", file_size_bytes=(dest / "model.tflite").stat().st_size,
                  sha256=artifact_sha256(dest / "model.tflite"))

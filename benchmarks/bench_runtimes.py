@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -78,11 +77,12 @@ def convert_all(model: str, task: str, seq_len: int, out: Path, n: int, force: b
 
 
 def round_ratio(rec: dict, ref: dict) -> float | None:
-    """Median over rounds of p50(rec) / p50(ref) in the same round (None when not interleaved)."""
-    a, b = rec["extra"].get("round_p50_ms"), ref["extra"].get("round_p50_ms")
-    if not a or not b or len(a) != len(b):
-        return None
-    return statistics.median(x / y for x, y in zip(a, b))
+    """Median over rounds of p50(rec) / p50(ref) in the same round (None when not interleaved): the report's
+    per-round ratios, so this table and `pocketbert report` agree."""
+    from pocketbert.bench.report import ratio_spread, round_ratios
+
+    ratios = round_ratios(ref, rec)
+    return ratio_spread(ratios)["median"] if ratios else None
 
 
 def table(done: dict, records: list[dict]) -> str:

@@ -40,6 +40,14 @@ COREML_PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
 COREML_WEIGHT_THRESHOLD = 2048
 
 
+def dynamic_int8_keeping_float(regex: str):
+    """dynamic_wi8_afp32 with the ops whose scope matches `regex` left fp32 (the later, narrower entry wins for its
+    scopes in ai-edge-quantizer's recipe manager)."""
+    from ai_edge_quantizer import recipe
+
+    return recipe.dynamic_wi8_afp32() + [{"regex": regex, "operation": "*", "algorithm_key": "no_quantize"}]
+
+
 def tflite_recipe(precision: str):
     from ai_edge_quantizer import recipe
 
@@ -49,8 +57,7 @@ def tflite_recipe(precision: str):
         return recipe.dynamic_wi8_afp32(), {"scheme": "dynamic-range int8 (int8 weights per channel, activations quantized at run time)",
                                             "tool": "ai-edge-quantizer", "recipe": "dynamic_wi8_afp32"}
     if precision == "int8-mixed":
-        keep_float = {"regex": TFLITE_FLOAT_FFN_REGEX, "operation": "*", "algorithm_key": "no_quantize"}
-        return recipe.dynamic_wi8_afp32() + [keep_float], {  # the later, narrower entry wins for its scopes
+        return dynamic_int8_keeping_float(TFLITE_FLOAT_FFN_REGEX), {
             "scheme": "dynamic-range int8 except the feed-forward linears (fp32)", "tool": "ai-edge-quantizer",
             "recipe": "dynamic_wi8_afp32 + no_quantize " + TFLITE_FLOAT_FFN_REGEX}
     if precision == "int8-weight":
@@ -64,19 +71,29 @@ def tflite_recipe(precision: str):
 
 def quantize_tflite(float_path: Path, precision: str, out_path: Path, calibration: dict | None = None) -> dict:
     """Quantize a float .tflite with ai-edge-quantizer; `calibration` = {signature: [feed dicts]} for int8-full."""
+    rcp, info = tflite_recipe(precision)
+    examples = apply_tflite_recipe(float_path, rcp, out_path, calibration, what=f"--precision {precision}")
+    if examples is not None:
+        info["calibration_examples"] = examples
+    return info
+
+
+def apply_tflite_recipe(float_path: Path, rcp, out_path: Path, calibration: dict | None = None,
+                        what: str = "this recipe") -> int | None:
+    """Write `float_path` quantized by the ai-edge-quantizer recipe `rcp` to `out_path`; returns the number of
+    calibration examples used (None: the recipe needs none)."""
     from ai_edge_quantizer import quantizer
 
-    rcp, info = tflite_recipe(precision)
     q = quantizer.Quantizer(str(float_path), rcp)
-    calib_result = None
+    calib_result = examples = None
     if q.need_calibration:
         if not calibration:
-            raise PocketbertError(f"--precision {precision} needs calibration data; pass --calibration FILE")
+            raise PocketbertError(f"{what} needs calibration data; pass --calibration FILE")
         calib_result = q.calibrate(calibration)
-        info["calibration_examples"] = sum(len(v) for v in calibration.values())
+        examples = sum(len(v) for v in calibration.values())
     result = q.quantize(calib_result, enable_progress_bar=False, enable_progress_report=False)
     result.export_model(str(out_path), overwrite=True)
-    return info
+    return examples
 
 
 def quantize_onnx(float_path: Path, out_path: Path) -> dict:

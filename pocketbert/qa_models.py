@@ -551,8 +551,9 @@ def run_bench(plan: Plan, echo=click.echo, runs: int = BENCH_RUNS, warmup: int =
     results = bench_dir / "results.jsonl"
     results.unlink(missing_ok=True)  # this run's measurements only; earlier reports keep their own copies
     params = _param_counts(plan)
-    overrides = {str(path): {"model": {"name": name, "role": name.split("-")[0], "weights": "trained",
-                                       **({"params": params[name.split("-")[0]]} if name.split("-")[0] in params else {})}}
+    roles = {name: name.split("-")[0] for name in paths}  # "teacher-tflite-fp32" -> "teacher"
+    overrides = {str(path): {"model": {"name": name, "role": roles[name], "weights": "trained",
+                                       **({"params": params[roles[name]]} if roles[name] in params else {})}}
                  for name, path in paths.items()}
     echo(f"bench: {', '.join(paths)} at seq {', '.join(map(str, plan.seq_lens))}, {threads} threads, interleaved")
     records = bench_host(list(paths.values()), threads=[threads], runs=runs, warmup=warmup, out=results,
