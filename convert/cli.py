@@ -96,7 +96,8 @@ def ios(model, task, seq_lens, precision, out, force, data, n, compute_units, mi
 @convert.command("onnx")
 @_common("onnx", "fp32")
 def onnx(model, task, seq_lens, precision, out, force, data, n) -> None:
-    """ONNX (torch.onnx, one static file per --seq-len); int8-dynamic via onnxruntime quantize_dynamic."""
+    """ONNX (torch.onnx, one static file per --seq-len); int8-dynamic via onnxruntime quantize_dynamic, int8-block via
+    its MatMulNBits quantizer (int8 weights and activations per block of 32 channels)."""
     _run("onnx", model, task, seq_lens, precision, out, force, data, n)
 
 

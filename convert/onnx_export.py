@@ -39,7 +39,8 @@ def export_onnx(source, seq_len: int, path: Path) -> Path:
 def export(source, tokenizer, seq_lens: list[int], precision: str, out_dir: Path, calibration,
            opts: dict) -> tuple[str, list[dict], dict | None]:
     """The format's entry (registry.FORMATS["onnx"].export): one static file per length, int8-dynamic through
-    onnxruntime's quantize_dynamic; returns (model_file, signatures, quantization)."""
+    onnxruntime's quantize_dynamic, int8-block through its MatMulNBits quantizer; returns (model_file, signatures,
+    quantization)."""
     sigs, qinfo = [], None
     for s in sorted(seq_lens):
         name = onnx_file_name(s)
@@ -47,7 +48,8 @@ def export(source, tokenizer, seq_lens: list[int], precision: str, out_dir: Path
             export_onnx(source, s, out_dir / name)
         else:
             float_path = export_onnx(source, s, out_dir / f".float-{name}")
-            qinfo = quantize.quantize_onnx(float_path, out_dir / name)
+            quantize_file = quantize.quantize_onnx_blockwise if precision == "int8-block" else quantize.quantize_onnx
+            qinfo = quantize_file(float_path, out_dir / name)
             float_path.unlink()
         sigs.append({"name": signature_name(s), "seq_len": s, "file": name})
     return sigs[-1]["file"], sigs, qinfo

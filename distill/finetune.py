@@ -3,6 +3,11 @@
 Loss (DistilBERT's task-specific distillation): (1 - alpha_kd) * CE(labels) + alpha_kd * KL(teacher/T || student/T) * T^2,
 with KL = sum p_teacher * (log p_teacher - log p_student), computed from log-softmaxes on both sides so it is
 exactly 0 when the two models produce the same logits. QA averages the start and end terms.
+With `alpha_hidden > 0` the student's hidden states are also pulled towards the teacher's (+ alpha_hidden * mean
+over mapped layers of 1 - cos, per real token; TinyBERT's intermediate-layer task distillation, with DistilBERT's
+cosine instead of MSE so that the teacher's few large-magnitude dimensions do not dominate the term). A student
+copied from the teacher's layers carries the teacher's task head, and that head reads the last hidden state: the
+term keeps what the head reads close to what it was trained on.
 Everything that can be wrong with the inputs is checked before the first step, and the output dir is written
 atomically, so a bad input never leaves a half-trained model behind.
 """
@@ -57,6 +62,7 @@ class TrainConfig:
     limit_eval: int | None = None
     device: str = "auto"
     group_by_length: bool = True
+    alpha_hidden: float = 0.0       # weight of the hidden-state cosine term (needs a teacher of the same width)
 
     @classmethod
     def from_kwargs(cls, kw: dict) -> "TrainConfig":
@@ -82,6 +88,38 @@ def qa_losses(student_out, batch: dict, teacher_out=None, temperature: float = 2
     kd = (kd_loss(student_out.start_logits, teacher_out.start_logits, temperature)
           + kd_loss(student_out.end_logits, teacher_out.end_logits, temperature)) / 2
     return ce, kd
+
+
+def hidden_pairs(n_teacher_layers: int, n_student_layers: int) -> list[tuple[int, int]]:
+    """[(teacher_state, student_state)]: student layer k stands for the teacher's block ending at k * T / S.
+
+    Indices into `hidden_states` (0 = embeddings, k = output of layer k); the last student layer always maps to the
+    teacher's last, whose output the (copied) task head was trained to read. 6 -> 3 layers: (2, 1), (4, 2), (6, 3).
+    """
+    return [(round(k * n_teacher_layers / n_student_layers), k) for k in range(1, n_student_layers + 1)]
+
+
+def hidden_loss(student_out, teacher_out, batch: dict, pairs: list[tuple[int, int]]) -> torch.Tensor:
+    """Mean over `pairs` of (1 - cos) between student and teacher hidden states at real (unpadded) tokens."""
+    keep = batch["attention_mask"].bool()  # (bs, seq)
+    per_pair = [losses.cosine_loss(student_out.hidden_states[s], teacher_out.hidden_states[t], keep)  # (bs, seq, dim)
+                for t, s in pairs]
+    return torch.stack(per_pair).mean()
+
+
+def check_hidden_distillation(cfg: "TrainConfig", student: str, teacher: str | None) -> None:
+    """--alpha-hidden needs a teacher, a student no deeper than it, and the same hidden width (cosine per token)."""
+    if cfg.alpha_hidden <= 0:
+        return
+    if not teacher:
+        raise PocketbertError("--alpha-hidden distills hidden states from a teacher; pass --teacher or drop --alpha-hidden")
+    s_cfg, t_cfg = load_config(student), load_config(teacher)
+    if s_cfg.hidden_size != t_cfg.hidden_size:
+        raise PocketbertError(f"--alpha-hidden needs student and teacher of the same hidden size; the student has "
+                              f"{s_cfg.hidden_size}, the teacher {t_cfg.hidden_size}: use --alpha-hidden 0")
+    if s_cfg.num_hidden_layers > t_cfg.num_hidden_layers:
+        raise PocketbertError(f"--alpha-hidden maps student layers onto teacher layers; the student has "
+                              f"{s_cfg.num_hidden_layers}, more than the teacher's {t_cfg.num_hidden_layers}")
 
 
 def cls_losses(student_out, batch: dict, teacher_out=None, temperature: float = 2.0) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -196,7 +234,9 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     sched = linear_warmup_decay(optim, int(cfg.warmup * total_steps), total_steps, first_step_at_zero=True)
     gen = torch.Generator().manual_seed(cfg.seed)
     step = micro = 0
-    sums = {"loss": 0.0, "ce": 0.0, "kd": 0.0}
+    sums = {"loss": 0.0, "ce": 0.0, "kd": 0.0, "hidden": 0.0}
+    use_hidden = teacher is not None and cfg.alpha_hidden > 0
+    pairs = hidden_pairs(teacher.config.num_hidden_layers, model.config.num_hidden_layers) if use_hidden else []
     counted = 0
     bar = tqdm(total=total_steps, desc=desc, unit="step", disable=None)
     started = last_line = time.perf_counter()
@@ -205,13 +245,17 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
         for idx in epoch_batches(lengths, cfg.batch_size, gen, cfg.group_by_length):
             batch = trim_padding({k: v[idx] for k, v in tensors.items()})
             batch = {k: v.to(device) for k, v in batch.items()}
-            out = model(**forward_inputs(model, batch))
+            out = model(**forward_inputs(model, batch), output_hidden_states=use_hidden)
             t_out = None
             if teacher is not None:
                 with torch.no_grad():
-                    t_out = teacher(**forward_inputs(teacher, batch))
+                    t_out = teacher(**forward_inputs(teacher, batch), output_hidden_states=use_hidden)
             ce, kd = loss_fn(out, batch, t_out, cfg.temperature)
             loss = ce if kd is None else (1 - cfg.alpha_kd) * ce + cfg.alpha_kd * kd
+            if use_hidden:
+                hid = hidden_loss(out, t_out, batch, pairs)
+                loss = loss + cfg.alpha_hidden * hid
+                sums["hidden"] += hid.item()
             (loss / cfg.grad_accum).backward()
             sums["loss"] += loss.item()
             sums["ce"] += ce.item()
@@ -241,6 +285,9 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
              "train_ce_loss": sums["ce"] / max(counted, 1)}
     if teacher is not None:
         stats["train_kd_loss"] = sums["kd"] / max(counted, 1)
+    if use_hidden:
+        stats["train_hidden_loss"] = sums["hidden"] / max(counted, 1)
+        stats["hidden_pairs"] = [list(p) for p in pairs]
     return stats
 
 
@@ -260,13 +307,15 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
     check_head(model, "qa")
     if teacher:
         check_teacher(teacher, "qa", tokenizer)
+    check_hidden_distillation(cfg, model, teacher)
     seed_everything(cfg.seed)
     tensors = qa_train_features(tokenizer, train, max_len, doc_stride, max_query_len)
     student = load_model(AutoModelForQuestionAnswering, model)
     t_model = load_model(AutoModelForQuestionAnswering, teacher, what="teacher") if teacher else None
     with atomic_output_dir(Path(out), force=force) as tmp:
         results = {"task": "qa", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
-                   "temperature": cfg.temperature, "train_examples": len(train)}
+                   "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
+                   "train_examples": len(train)}
         results.update(train_loop(student, tensors, cfg, qa_losses, t_model, desc="finetune qa"))
         if dev is not None:
             results.update({f"eval_{k}": v for k, v in qa_scores(student, tokenizer, dev, max_len=max_len,
@@ -302,6 +351,7 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
         check_teacher(teacher, "cls", tokenizer)
         if load_config(teacher).num_labels != num_labels:
             raise PocketbertError(f"teacher {teacher} has {load_config(teacher).num_labels} labels, the data {num_labels}")
+    check_hidden_distillation(cfg, model, teacher)
     seed_everything(cfg.seed)
     tensors = cls_tensors(tokenizer, train.texts, max_len)
     tensors["labels"] = torch.tensor(train.labels)
@@ -309,7 +359,8 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
     t_model = load_model(AutoModelForSequenceClassification, teacher, what="teacher") if teacher else None
     with atomic_output_dir(Path(out), force=force) as tmp:
         results = {"task": "cls", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
-                   "temperature": cfg.temperature, "train_examples": len(train.labels), "num_labels": num_labels}
+                   "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
+                   "train_examples": len(train.labels), "num_labels": num_labels}
         results.update(train_loop(student, tensors, cfg, cls_losses, t_model, desc="finetune cls"))
         if dev is not None:
             results.update({f"eval_{k}": v for k, v in cls_scores(student, tokenizer, dev, max_len=max_len,

@@ -26,6 +26,9 @@ def _common_train_options(fn):
         click.option("--teacher", default=None, help=TEACHER_HELP),
         click.option("--alpha-kd", default=0.5, show_default=True, type=click.FloatRange(0, 1),
                      help="weight of the distillation term: (1-a)*CE + a*KL*T^2"),
+        click.option("--alpha-hidden", default=0.0, show_default=True, type=click.FloatRange(min=0),
+                     help="with --teacher: + this weight x (1 - cos) between mapped hidden states (student layer k ~ "
+                          "teacher layer k*T/S)"),
         click.option("--temperature", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
         click.option("--epochs", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
         click.option("--lr", default=5e-5, show_default=True, type=float),

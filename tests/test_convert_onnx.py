@@ -1,4 +1,4 @@
-"""`pocketbert convert onnx`: the host reference artifact, fp32 and dynamic int8, with parity numbers."""
+"""`pocketbert convert onnx`: the host reference artifact, fp32, dynamic int8 and block-wise int8, with parity numbers."""
 from __future__ import annotations
 
 import pytest
@@ -34,3 +34,30 @@ def test_onnx_converts_with_passing_parity(tmp_path_factory, tiny_models, task, 
     if precision != "fp32":
         fp32 = load_manifest(converted(tmp_path_factory, model, "onnx", task, "fp32"))
         assert m["file_size_bytes"] <= INT8_MAX_RATIO * fp32["file_size_bytes"]
+
+
+@pytest.mark.parametrize("task", ["qa", "embed"])
+def test_onnx_int8_block_quantizes_every_linear_and_stays_closer_than_int8_dynamic(tmp_path_factory, tiny_models, task):
+    """int8-block: each weight MatMul becomes MatMulNBits (8 bits, blocks of 32); its answers are closer to fp32 than
+    quantize_dynamic's per-tensor activations (why it exists); embedding tables stay fp32."""
+    import onnx
+
+    from pocketbert.convert.quantize import ONNX_BLOCK_SIZE
+    from pocketbert.core.manifest import load_manifest
+
+    model = tiny_models(MODELS[task], HEAD[task], layers=2)
+    art = converted(tmp_path_factory, model, "onnx", task, "int8-block")
+    m = load_manifest(art)
+    assert m["parity"]["status"] == "passed" and m["precision"] == "int8-block"
+    graph = onnx.load(str(art / m["model_file"])).graph
+    nbits = [n for n in graph.node if n.op_type == "MatMulNBits"]
+    weights = {i.name for i in graph.initializer}
+    assert not [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]  # none left float
+    # 2 layers x (q, k, v, attention out, FFN in, FFN out) + the head (qa: span head; embed: none)
+    assert len(nbits) >= 2 * 6
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nbits[0].attribute}
+    assert attrs["bits"] == 8 and attrs["block_size"] == ONNX_BLOCK_SIZE and attrs["accuracy_level"] == 4
+    assert any(n.op_type == "Gather" for n in graph.node)  # embeddings looked up in fp32
+    dynamic = load_manifest(converted(tmp_path_factory, model, "onnx", task, "int8-dynamic"))
+    for name, st in m["parity"]["outputs"].items():
+        assert 0 < st["max_abs"] < dynamic["parity"]["outputs"][name]["max_abs"], (name, st, dynamic["parity"])

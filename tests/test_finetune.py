@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pocketbert.cli import cli
 from pocketbert.core.squad import read_squad
 from pocketbert.distill.evaluate import qa_scores
-from pocketbert.distill.finetune import kd_loss, qa_losses
+from pocketbert.distill.finetune import hidden_loss, hidden_pairs, kd_loss, qa_losses
 
 CONTEXTS = [
     ("Paris is the capital of France. It lies on the Seine.", [("What is the capital of France?", "Paris"),
@@ -114,6 +114,86 @@ def test_finetune_with_teacher_records_the_kd_loss(tiny_models, tmp_path):
     assert res.exit_code == 0, res.output
     results = json.loads((out / "eval_results.json").read_text())
     assert results["train_kd_loss"] > 0 and results["alpha_kd"] == 0.5 and results["train_steps"] == 2
+
+
+def test_hidden_pairs_map_each_student_layer_to_the_end_of_its_teacher_block():
+    assert hidden_pairs(6, 3) == [(2, 1), (4, 2), (6, 3)]
+    assert hidden_pairs(12, 6) == [(2, 1), (4, 2), (6, 3), (8, 4), (10, 5), (12, 6)]
+    assert hidden_pairs(6, 2) == [(3, 1), (6, 2)]
+    assert hidden_pairs(4, 4) == [(1, 1), (2, 2), (3, 3), (4, 4)]
+
+
+def _qa_batch(path, question="Who won?", context="Marie Curie won twice, in 1903 and in 1911.", max_len=32):
+    from pocketbert.core.models import load_tokenizer
+    from pocketbert.core.qa import make_features
+
+    feats = make_features(load_tokenizer(path), question, context, max_len=max_len)
+    return {k: torch.from_numpy(getattr(feats, k)) for k in ("input_ids", "attention_mask")}
+
+
+def test_hidden_loss_is_zero_for_identical_states_and_ignores_padding(tiny_models):
+    from transformers import AutoModelForQuestionAnswering
+
+    path = tiny_models("distilbert", "qa", layers=2)
+    model = AutoModelForQuestionAnswering.from_pretrained(path).eval()
+    other = AutoModelForQuestionAnswering.from_pretrained(tiny_models("bert", "qa", layers=4)).eval()
+    batch = _qa_batch(path)
+    assert int(batch["attention_mask"].sum()) < batch["attention_mask"].numel()  # the window has padding
+    with torch.no_grad():
+        out = model(**batch, output_hidden_states=True)
+        o_out = other(**batch, output_hidden_states=True)
+    assert hidden_loss(out, out, batch, hidden_pairs(2, 2)).item() == pytest.approx(0.0, abs=1e-6)
+    differ = hidden_loss(out, o_out, batch, hidden_pairs(4, 2))
+    assert differ.item() > 0.05
+    pad = ~batch["attention_mask"].bool()  # (1, seq)
+    noisy = [h.clone() for h in o_out.hidden_states]
+    for h in noisy:
+        h[pad] = torch.randn_like(h[pad]) * 100  # garbage at padded positions only
+    o_noisy = type(o_out)(hidden_states=tuple(noisy))
+    assert hidden_loss(out, o_noisy, batch, hidden_pairs(4, 2)).item() == pytest.approx(differ.item(), rel=1e-6)
+
+
+def test_alpha_hidden_pulls_the_students_hidden_states_towards_the_teachers(tiny_models, tmp_path):
+    from transformers import AutoModelForQuestionAnswering
+
+    teacher = tiny_models("bert", "qa", layers=4)
+    student = tiny_models("distilbert", "qa", layers=2)
+    data = write_squad(tmp_path / "squad.json")
+    distance = {}
+    for alpha in ("0", "5"):
+        out = tmp_path / f"hid-{alpha}"
+        res = run(["finetune", "qa", "--model", str(student), "--teacher", str(teacher), "--train", str(data),
+                   "--out", str(out), "--max-steps", "30", "--batch-size", "8", "--max-len", "64", "--doc-stride", "16",
+                   "--lr", "3e-3", "--warmup", "0", "--alpha-hidden", alpha])
+        assert res.exit_code == 0, res.output
+        results = json.loads((out / "eval_results.json").read_text())
+        assert results["alpha_hidden"] == float(alpha)
+        if alpha != "0":
+            assert results["hidden_pairs"] == [[2, 1], [4, 2]] and results["train_hidden_loss"] > 0
+        else:
+            assert "train_hidden_loss" not in results
+        s = AutoModelForQuestionAnswering.from_pretrained(out).eval()
+        t = AutoModelForQuestionAnswering.from_pretrained(teacher).eval()
+        batch = _qa_batch(student, *CONTEXTS[0][1][0][:1], CONTEXTS[0][0], max_len=64)
+        with torch.no_grad():
+            distance[alpha] = hidden_loss(s(**batch, output_hidden_states=True), t(**batch, output_hidden_states=True),
+                                          batch, hidden_pairs(4, 2)).item()
+    assert distance["5"] < distance["0"] * 0.7, distance
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--alpha-hidden", "1"], "pass --teacher"),
+    (["--alpha-hidden", "1", "--teacher", "WIDE"], "same hidden size"),
+])
+def test_alpha_hidden_needs_a_teacher_of_the_same_width(tiny_models, tmp_path, extra, needle):
+    data = write_squad(tmp_path / "squad.json")
+    wide = tiny_models("bert", "qa", layers=2, hidden_size=64)
+    extra = [str(wide) if a == "WIDE" else a for a in extra]
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["finetune", "qa", "--model", str(tiny_models("distilbert", "qa", layers=2)),
+                                   "--train", str(data), "--out", str(out), "--max-steps", "1", *extra])
+    assert res.exit_code == 1 and needle in res.output and "Traceback" not in res.output, res.output
+    assert not out.exists()
 
 
 def test_finetune_cls_trains_and_reports_accuracy(tiny_models, tmp_path):

@@ -1,6 +1,7 @@
 """`pocketbert qa-models`: the whole orchestration at minimal size, resume, and one-line errors for bad data."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -155,7 +156,7 @@ def test_profiles_fit_the_issue():
     assert (gpu.max_len, gpu.doc_stride, gpu.epochs) == (384, 128, 2.0)
     assert cpu.max_len <= 256 and cpu.limit_train is None  # all 20 training articles on CPU too
     assert [a[0] for a in qa_models.ARTIFACTS] == ["tflite-fp32", "tflite-int8", "tflite-int8-mixed", "coreml-fp16",
-                                                   "coreml-int8", "onnx-int8"]
+                                                   "coreml-int8", "onnx-int8-block"]
 
 
 def test_batches_are_cut_to_their_longest_window():
@@ -196,10 +197,33 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
     assert "redoing the student's steps, keeping the teacher's" in res.output
     assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
     calls.clear()
+    # So is the student's recipe (hidden-state term, its epochs).
+    for extra in (["--alpha-hidden", "2"], ["--alpha-hidden", "2", "--student-epochs", "3"]):
+        calls.clear()
+        res = CliRunner().invoke(cli, args(data, out, teacher, "--student-layers", "0,2,4", *extra))
+        assert res.exit_code == 0, res.output
+        assert "redoing the student's steps, keeping the teacher's" in res.output
+        assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
+    calls.clear()
     res = CliRunner().invoke(cli, args(data, out, teacher, "--student", str(tiny_models("distilbert", "mlm", layers=3))))
     assert res.exit_code == 0, res.output
     assert "redoing the student's steps, keeping the teacher's" in res.output
     assert calls == ["student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
+    # ... but the teacher's schedule is not.
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--student", str(tiny_models("distilbert", "mlm", layers=3)),
+                                       "--doc-stride", "8"))
+    assert res.exit_code == 1 and "other settings (profile)" in res.output, res.output
+
+
+def test_the_student_recipe_reaches_only_the_students_training(tmp_path):
+    profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_hidden=2.5, student_epochs=3.0)
+    plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None, profile=profile,
+                          device="cpu")
+    teacher, student = qa_models._train_config(plan, "teacher"), qa_models._train_config(plan, "student")
+    assert (teacher.alpha_hidden, teacher.epochs, teacher.lr) == (0.0, profile.epochs, profile.lr_teacher)
+    assert (student.alpha_hidden, student.epochs, student.lr) == (2.5, 3.0, profile.lr_student)
+    assert plan.settings()["student_recipe"] == {"alpha_hidden": 2.5, "student_epochs": 3.0}
+    assert "alpha_hidden" not in plan.settings()["profile"]
 
 
 def test_a_second_run_on_a_busy_out_is_refused(tiny_models, tmp_path):

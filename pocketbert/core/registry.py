@@ -70,7 +70,7 @@ FORMATS: dict[str, FormatRecord] = {
         FormatRecord("coreml", "model.mlpackage (enumerated shapes, iOS 18+) or model_seq_<S>.mlpackage per length",
                      ("fp32", "fp16", "int8", "palettize4", "palettize6"), "coreml",
                      "pocketbert.convert.coreml_export:export", "pocketbert.core.runtime:CoreMLBackend", ("ios",)),
-        FormatRecord("onnx", "model_seq_<S>.onnx per length", ("fp32", "int8-dynamic"), "onnxruntime",
+        FormatRecord("onnx", "model_seq_<S>.onnx per length", ("fp32", "int8-dynamic", "int8-block"), "onnxruntime",
                      "pocketbert.convert.onnx_export:export", "pocketbert.core.runtime:OnnxBackend"),
         # The optional extra `pocketbert[executorch]`; int8 = XNNPACK dynamic per-channel (convert/executorch_export.py).
         FormatRecord("executorch", "model.pte, one seq_<S> method per length (shared weights)", ("fp32", "int8"),
@@ -92,7 +92,7 @@ def load_entry(spec: str):
 
 
 # Every precision name any format uses, from most to least precise (report order, log-name guessing).
-PRECISION_ORDER = ("fp32", "fp16", "int8-weight", "int8-mixed", "int8-dynamic", "int8", "int8-full", "palettize6", "palettize4")
+PRECISION_ORDER = ("fp32", "fp16", "int8-weight", "int8-mixed", "int8-block", "int8-dynamic", "int8", "int8-full", "palettize6", "palettize4")
 
 # model_type -> whether its embeddings take token_type_ids (DistilBERT has no segment embeddings).
 MODEL_TYPES = {"bert": True, "distilbert": False}
