@@ -321,3 +321,48 @@ def test_finetune_without_a_terminal_prints_plain_progress_lines(tiny_models, tm
                 max_len=64, doc_stride=16)
     err = capfd.readouterr().err
     assert "finetune qa: step 3/3, loss " in err and "s/step, ETA" in err
+
+
+def test_cached_teacher_logits_train_the_same_student_with_one_teacher_pass(tiny_models, tmp_path):
+    """The teacher's logits computed once (cache_teacher) give the same losses and weights as a teacher forward per
+    step, and the teacher runs over the data once instead of once per epoch."""
+    from transformers import AutoModelForQuestionAnswering
+
+    from pocketbert.core.models import load_tokenizer
+    from pocketbert.core.model_io import forward_inputs
+    from pocketbert.distill.finetune import (TrainConfig, cached_outputs, qa_train_features, teacher_logits,
+                                             train_loop, trim_padding)
+
+    teacher_dir, student_dir = tiny_models("bert", "qa", layers=4), tiny_models("distilbert", "qa", layers=2)
+    tensors = qa_train_features(load_tokenizer(student_dir), read_squad(write_squad(tmp_path / "s.json")), 64, 16, 32)
+    n = len(tensors["input_ids"])
+    runs = {}
+    for cache in (True, False):
+        teacher = AutoModelForQuestionAnswering.from_pretrained(teacher_dir)
+        calls = []
+        teacher.register_forward_hook(lambda mod, args, kwargs_out: calls.append(1))
+        student = AutoModelForQuestionAnswering.from_pretrained(student_dir)
+        cfg = TrainConfig(epochs=3, lr=1e-3, warmup=0, batch_size=4, device="cpu", cache_teacher=cache)
+        torch.manual_seed(0)  # the student's dropout draws the same masks in both runs
+        stats = train_loop(student, tensors, cfg, qa_losses, teacher)
+        runs[cache] = (stats, {k: v.detach().clone() for k, v in student.state_dict().items()}, len(calls))
+    (cached, w_cached, calls_cached), (online, w_online, calls_online) = runs[True], runs[False]
+    batches = -(-n // 4)
+    assert calls_cached == batches and calls_online == 3 * batches
+    assert cached["train_steps"] == online["train_steps"] == 3 * batches
+    assert cached["train_kd_loss"] == pytest.approx(online["train_kd_loss"], rel=1e-4)
+    assert cached["train_loss"] == pytest.approx(online["train_loss"], rel=1e-4)
+    for name, w in w_cached.items():  # float-order noise only (Adam amplifies it on near-zero gradients a little)
+        torch.testing.assert_close(w, w_online[name], atol=1e-3, rtol=1e-3)
+    # What the cache stands for: per row, the teacher's logits of a batch cut to any length >= the row's own.
+    teacher = AutoModelForQuestionAnswering.from_pretrained(teacher_dir).eval()
+    cache = teacher_logits(teacher, tensors, 3, "cpu", "t")
+    idx = torch.tensor([0, 5, 2])
+    batch = trim_padding({k: v[idx] for k, v in tensors.items()})
+    seq = batch["input_ids"].shape[1]
+    assert seq < tensors["input_ids"].shape[1]  # the cut is real
+    with torch.no_grad():
+        online = teacher(**forward_inputs(teacher, batch))
+    got = cached_outputs(cache, idx, seq, "cpu")
+    torch.testing.assert_close(got.start_logits, online.start_logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got.end_logits, online.end_logits, atol=1e-5, rtol=1e-5)
