@@ -19,6 +19,7 @@ import torch
 from pocketbert.bench.report import ratio_spread
 from pocketbert.core.model_io import forward_inputs
 from pocketbert.core.models import load_model, load_tokenizer
+from pocketbert.core.quiet import quiet_third_party
 from pocketbert.core.squad import read_squad
 from pocketbert.distill.cpu_linear import use_onednn_linears
 from pocketbert.distill.finetune import (TrainConfig, cached_outputs, epoch_batches, qa_losses, qa_train_features,
@@ -45,6 +46,7 @@ def timed_steps(student, teacher, tensors: dict, batches: list, cfg: TrainConfig
 
 
 def main() -> None:
+    quiet_third_party()  # before transformers is imported: no load-report bars in logs
     from transformers import AutoModelForQuestionAnswering
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -40,10 +40,12 @@ def qa(artifact_dir: Path, question: str, context: str, threads: int | None, as_
     import json
 
     from pocketbert.core.artifact_eval import answer_question, open_qa_artifact
+    from pocketbert.core.quiet import native_stderr_captured
 
     context = read_context(context)
-    artifact = open_qa_artifact(artifact_dir, threads=threads)
-    got = answer_question(artifact, artifact.tokenizer(), question, context)
+    with native_stderr_captured():  # the runtime's "Created ... delegate" line; replayed if anything fails
+        artifact = open_qa_artifact(artifact_dir, threads=threads)
+        got = answer_question(artifact, artifact.tokenizer(), question, context)
     a = got.answer
     result = {"answer": a.text, "score": a.score, "start_char": a.start_char, "end_char": a.end_char,
               "window": a.window, "windows": got.windows, "signature": f"seq_{got.seq_len}", "seq_len": got.seq_len,
