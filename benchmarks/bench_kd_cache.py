@@ -22,8 +22,8 @@ from pocketbert.core.models import load_model, load_tokenizer
 from pocketbert.core.quiet import quiet_third_party
 from pocketbert.core.squad import read_squad
 from pocketbert.distill.cpu_linear import use_onednn_linears
-from pocketbert.distill.finetune import (TrainConfig, cached_outputs, epoch_batches, qa_losses, qa_train_features,
-                                         teacher_logits, trim_padding)
+from pocketbert.distill.finetune import (TrainConfig, epoch_batches, qa_losses, qa_train_features, teacher_logits,
+                                         teacher_outputs, trim_padding)
 
 
 def timed_steps(student, teacher, tensors: dict, batches: list, cfg: TrainConfig, cache) -> float:
@@ -33,11 +33,7 @@ def timed_steps(student, teacher, tensors: dict, batches: list, cfg: TrainConfig
     for idx in batches:
         batch = trim_padding({k: v[idx] for k, v in tensors.items()})
         out = student(**forward_inputs(student, batch))
-        if cache is not None:
-            t_out = cached_outputs(cache, idx, batch["input_ids"].shape[1], "cpu")
-        else:
-            with torch.no_grad():
-                t_out = teacher(**forward_inputs(teacher, batch))
+        t_out = teacher_outputs(teacher, cache, idx, batch, "cpu")
         ce, kd = qa_losses(out, batch, t_out, cfg.temperature)
         ((1 - cfg.alpha_kd) * ce + cfg.alpha_kd * kd).backward()
         optim.step()

@@ -5,6 +5,8 @@ Quantization never runs unchecked: the caller re-runs parity on the quantized fi
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -105,41 +107,40 @@ def apply_tflite_recipe(float_path: Path, rcp, out_path: Path, calibration: dict
     return examples
 
 
+@contextlib.contextmanager
+def _logger_at(name: str | None, level: int):
+    """`name`'s logger (None: the root) at `level` for the block, then back to what it was."""
+    log = logging.getLogger(name)
+    old = log.level
+    log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.setLevel(old)
+
+
 def quantize_onnx(float_path: Path, out_path: Path) -> dict:
     """Dynamic int8 (weights int8 per channel, activations quantized on the fly): onnxruntime's CPU-friendly mode."""
-    import logging
-
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()  # ORT's "consider pre-processing" warning goes to the root logger
-    old = root.level
-    root.setLevel(logging.ERROR)
-    try:
+    with _logger_at(None, logging.ERROR):  # ORT's "consider pre-processing" warning goes to the root logger
         quantize_dynamic(str(float_path), str(out_path), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(old)
     return {"scheme": "dynamic int8 (per-channel int8 weights)", "tool": "onnxruntime.quantization.quantize_dynamic"}
 
 
 def quantize_onnx_blockwise(float_path: Path, out_path: Path) -> dict:
     """int8 weights per block of ONNX_BLOCK_SIZE input channels, activations int8 per block at run time (MatMulNBits)."""
-    import logging
-
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
-    log = logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer")  # one INFO line per skipped node
-    old = log.level
-    log.setLevel(logging.WARNING)
-    try:
+    # one INFO line per node it skips
+    with _logger_at("onnxruntime.quantization.matmul_nbits_quantizer", logging.WARNING):
         config = DefaultWeightOnlyQuantConfig(block_size=ONNX_BLOCK_SIZE, is_symmetric=True, bits=8,
                                               accuracy_level=ONNX_INT8_ACCURACY_LEVEL)
         quantizer = MatMulNBitsQuantizer(onnx.load(str(float_path)), bits=8, block_size=ONNX_BLOCK_SIZE,
                                          is_symmetric=True, accuracy_level=ONNX_INT8_ACCURACY_LEVEL, algo_config=config)
         quantizer.process()
         quantizer.model.save_model_to_file(str(out_path), use_external_data_format=False)
-    finally:
-        log.setLevel(old)
     return {"scheme": f"block-wise int8 (int8 weights and activations, one scale per {ONNX_BLOCK_SIZE} input channels; "
                       "embeddings fp32)", "tool": "onnxruntime.quantization.matmul_nbits_quantizer",
             "op": f"com.microsoft.MatMulNBits bits=8 block_size={ONNX_BLOCK_SIZE} "

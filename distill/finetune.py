@@ -251,6 +251,15 @@ def cached_outputs(cache: dict[str, torch.Tensor], idx: torch.Tensor, seq: int, 
                               for name, v in cache.items()})
 
 
+def teacher_outputs(teacher, cache: dict[str, torch.Tensor] | None, idx: torch.Tensor, batch: dict, device,
+                    hidden_states: bool = False):
+    """The teacher's outputs for a (cut) batch of rows `idx`: from the cache when there is one, else a forward."""
+    if cache is not None:
+        return cached_outputs(cache, idx, batch["input_ids"].shape[1], device)
+    with torch.no_grad():
+        return teacher(**forward_inputs(teacher, batch), output_hidden_states=hidden_states)
+
+
 def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, desc: str = "finetune") -> dict:
     """AdamW + linear warmup/decay over shuffled batches, grad accumulation, max_steps; returns training stats."""
     from tqdm.auto import tqdm
@@ -293,12 +302,7 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
             batch = trim_padding({k: v[idx] for k, v in tensors.items()})
             batch = {k: v.to(device) for k, v in batch.items()}
             out = model(**forward_inputs(model, batch), output_hidden_states=use_hidden)
-            t_out = None
-            if cache is not None:
-                t_out = cached_outputs(cache, idx, batch["input_ids"].shape[1], device)
-            elif teacher is not None:
-                with torch.no_grad():
-                    t_out = teacher(**forward_inputs(teacher, batch), output_hidden_states=use_hidden)
+            t_out = None if teacher is None else teacher_outputs(teacher, cache, idx, batch, device, use_hidden)
             ce, kd = loss_fn(out, batch, t_out, cfg.temperature)
             loss = ce if kd is None else (1 - cfg.alpha_kd) * ce + cfg.alpha_kd * kd
             if use_hidden:

@@ -98,8 +98,12 @@ class Profile:
     max_steps: int | None = None    # caps each fine-tuning (tests, quick looks)
     limit_train: int | None = None  # first N training questions (tests, quick looks)
     limit_eval: int | None = None
-    # Nominal seconds per optimizer step for the ETA before a step has been measured (teacher; student x0.8).
+    # Nominal seconds per optimizer step for the ETA before a step has been measured (teacher; student x0.5).
     nominal_step_s: float = 6.0
+
+    def epochs_of(self, role: str) -> float:
+        """Epochs of `role`'s fine-tuning: the student's own when set, else the shared schedule."""
+        return (self.student_epochs or self.epochs) if role == "student" else self.epochs
 
 
 # CPU: at 256 tokens / stride 96 the 4913 training questions of articles 1-20 make 5672 windows (355 steps of 16 per
@@ -194,7 +198,7 @@ def _train_config(plan: Plan, role: str):
 
     p = plan.profile
     student = role == "student"
-    return TrainConfig(epochs=(p.student_epochs or p.epochs) if student else p.epochs,
+    return TrainConfig(epochs=p.epochs_of(role),
                        lr=p.lr_student if student else p.lr_teacher, warmup=p.warmup, batch_size=p.batch_size,
                        max_steps=p.max_steps, alpha_kd=p.alpha_kd, temperature=p.temperature,
                        alpha_hidden=p.alpha_hidden if student else 0.0, limit_train=p.limit_train,
@@ -316,7 +320,7 @@ def build_steps(plan: Plan) -> list[Step]:
     if plan.student is None:
         steps.append(Step("student-init", f"student init: layers {plan.student_layers} of the fine-tuned teacher "
                           "copied, span head included", 15, step_student_init))
-    student_steps = p.max_steps or math.ceil(train_steps * (p.student_epochs or p.epochs) / p.epochs)
+    student_steps = p.max_steps or math.ceil(train_steps * p.epochs_of("student") / p.epochs)
     steps.append(Step("student", "task-distill student (finetune qa --teacher)", student_steps * p.nominal_step_s * 0.5 + 300,
                       step_student))
     for role in ROLES:
