@@ -15,6 +15,8 @@ WIDE = dict(hidden_size=128, intermediate_size=512)
 MODELS = {"qa": ("distilbert", {}), "cls": ("bert", WIDE), "embed": ("bert", {})}
 # Size limits relative to fp32 from the issue.
 INT8_MAX_RATIO = 0.30
+# How much larger than the others the one outlier channel of the int8-hadamard test is (trained BERTs: 10-20x).
+OUTLIER_GAIN = 30.0
 FP16_MAX_RATIO = 0.55
 
 
@@ -111,3 +113,56 @@ def test_int8_mixed_keeps_the_feed_forward_linears_float(tmp_path_factory, model
     size = {p: load_manifest(converted(tmp_path_factory, model, "tflite", "qa", p))["file_size_bytes"]
             for p in ("fp32", "int8-dynamic")}
     assert size["int8-dynamic"] < m["file_size_bytes"] < size["fp32"], (size, m["file_size_bytes"])
+
+
+def test_int8_hadamard_rotates_outlier_channels_away(tmp_path, tiny_models):
+    """int8-hadamard exists for models with a few huge input channels (real BERT/MiniLM FFN inputs): on a model
+    given such a channel it answers much closer to fp32 than plain dynamic int8, with the rotations as extra fp32
+    FULLY_CONNECTED ops, and its conversion passes the parity gate."""
+    import shutil
+
+    import torch
+    from ai_edge_litert.interpreter import Interpreter
+    from transformers import AutoModel
+
+    from pocketbert.convert.api import convert_model
+    from pocketbert.convert.quantize import quantize_tflite
+    from pocketbert.core.manifest import load_manifest
+
+    src = tiny_models("bert", "base", layers=2, hidden_size=64, intermediate_size=128)
+    model_dir = tmp_path / "outlier"
+    shutil.copytree(src, model_dir)
+    model = AutoModel.from_pretrained(model_dir)
+    with torch.no_grad():  # channel 3 of every FFN input (and residual) ~30x the others, as in trained BERTs
+        for layer in model.encoder.layer:
+            layer.attention.output.LayerNorm.weight[3] *= OUTLIER_GAIN
+            layer.attention.output.LayerNorm.bias[3] += 5.0
+    model.save_pretrained(model_dir)
+    fp32 = convert_model("tflite", model_dir, "embed", [32], "fp32", tmp_path / "fp32", n=8) / "model.tflite"
+    rng = np.random.default_rng(0)
+    feeds = [dict(input_ids=rng.integers(1000, 30000, (1, 32)).astype(np.int32),
+                  attention_mask=np.ones((1, 32), np.int32), token_type_ids=np.zeros((1, 32), np.int32))
+             for _ in range(16)]
+
+    def embed(path):  # (16, 64) embeddings
+        runner = Interpreter(model_path=str(path)).get_signature_runner("seq_32")
+        return np.concatenate([runner(**f)["embeddings"] for f in feeds])
+
+    def op_count(path, op):
+        interp = Interpreter(model_path=str(path))
+        return sum(d["op_name"] == op for d in interp._get_ops_details())
+
+    ref = embed(fp32)
+    err = {}
+    for precision in ("int8-dynamic", "int8-hadamard"):
+        path = tmp_path / f"{precision}.tflite"
+        quantize_tflite(fp32, precision, path)
+        err[precision] = float(np.abs(embed(path) - ref).max())
+    assert err["int8-hadamard"] < err["int8-dynamic"] / 2, err
+    n_fc = op_count(fp32, "FULLY_CONNECTED")
+    assert op_count(tmp_path / "int8-hadamard.tflite", "FULLY_CONNECTED") > n_fc  # the fp32 rotations
+    assert op_count(tmp_path / "int8-dynamic.tflite", "FULLY_CONNECTED") == n_fc
+    art = convert_model("tflite", model_dir, "embed", [32], "int8-hadamard", tmp_path / "hadamard", n=8)
+    m = load_manifest(art)
+    assert m["precision"] == "int8-hadamard" and m["parity"]["status"] == "passed"
+    assert "Hadamard" in m["quantization"]["scheme"]

@@ -155,8 +155,8 @@ def test_profiles_fit_the_issue():
     cpu, gpu = qa_models.PROFILES["cpu"], qa_models.PROFILES["cuda"]
     assert (gpu.max_len, gpu.doc_stride, gpu.epochs) == (384, 128, 2.0)
     assert cpu.max_len <= 256 and cpu.limit_train is None  # all 20 training articles on CPU too
-    assert [a[0] for a in qa_models.ARTIFACTS] == ["tflite-fp32", "tflite-int8", "tflite-int8-mixed", "coreml-fp16",
-                                                   "coreml-int8", "onnx-int8-block"]
+    assert [a[0] for a in qa_models.ARTIFACTS] == ["tflite-fp32", "tflite-int8", "tflite-int8-hadamard",
+                                                   "tflite-int8-mixed", "coreml-fp16", "coreml-int8", "onnx-int8-block"]
 
 
 def test_batches_are_cut_to_their_longest_window():

@@ -64,7 +64,7 @@ class FormatRecord:
 FORMATS: dict[str, FormatRecord] = {
     f.name: f for f in (
         FormatRecord("tflite", "model.tflite, one seq_<S> signature per length",
-                     ("fp32", "fp16", "int8-dynamic", "int8-mixed", "int8-weight", "int8-full"), "litert",
+                     ("fp32", "fp16", "int8-dynamic", "int8-hadamard", "int8-mixed", "int8-weight", "int8-full"), "litert",
                      "pocketbert.convert.tflite_export:export", "pocketbert.core.runtime:TFLiteBackend",
                      ("android", "litert")),
         FormatRecord("coreml", "model.mlpackage (enumerated shapes, iOS 18+) or model_seq_<S>.mlpackage per length",
@@ -92,7 +92,7 @@ def load_entry(spec: str):
 
 
 # Every precision name any format uses, from most to least precise (report order, log-name guessing).
-PRECISION_ORDER = ("fp32", "fp16", "int8-weight", "int8-mixed", "int8-block", "int8-dynamic", "int8", "int8-full", "palettize6", "palettize4")
+PRECISION_ORDER = ("fp32", "fp16", "int8-weight", "int8-mixed", "int8-hadamard", "int8-block", "int8-dynamic", "int8", "int8-full", "palettize6", "palettize4")
 
 # model_type -> whether its embeddings take token_type_ids (DistilBERT has no segment embeddings).
 MODEL_TYPES = {"bert": True, "distilbert": False}
