@@ -1,8 +1,11 @@
 """Which ops make dynamic int8 change answers? Re-quantize a fp32 LiteRT QA artifact with recipes that keep one
-group of ops fp32 and run the parity gate on each (the sweep behind `--precision int8-mixed`, README).
+group of ops fp32, or that rotate every linear's input by Hadamard blocks of a given size, and run the parity gate
+on each (the sweeps behind `--precision int8-mixed` and `int8-hadamard`'s block size, README).
 
     python benchmarks/bench_int8_sensitivity.py build/qa-models/artifacts/teacher-tflite-fp32 \
-        --data build/qa-models/data/eval.json [--variant ffn-float ...]
+        --data build/qa-models/data/train.json [--variant ffn-float --variant hadamard-32 ...]
+
+Choose with --data on the training articles: the gate's windows then come from text the reported scores never use.
 
 Writes nothing outside --work (default build/int8-sensitivity/<artifact>); prints size and same-span agreement.
 """
@@ -29,24 +32,33 @@ VARIANTS = {
     "qa-head-float": rf"{LINEAR}qa_outputs",
     "attn-out-float": rf"(BertSelfOutput_output/{LINEAR}dense|MultiHeadSelfAttention_attention/{LINEAR}out_lin)",
 }
+# Every op int8, inputs rotated by Hadamard blocks of this many channels (quantize.dynamic_int8_hadamard).
+HADAMARD_BLOCKS = {f"hadamard-{b}": b for b in (16, 32, 64, 128)}
+
+
+def variant_recipe(name: str):
+    from ai_edge_quantizer import recipe
+
+    if name in HADAMARD_BLOCKS:
+        return quantize.dynamic_int8_hadamard(HADAMARD_BLOCKS[name])
+    return quantize.dynamic_int8_keeping_float(VARIANTS[name]) if VARIANTS[name] else recipe.dynamic_wi8_afp32()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("artifact", type=Path, help="a fp32 LiteRT QA artifact dir")
     ap.add_argument("--data", type=Path, required=True, help="SQuAD JSON the gate draws its windows from")
-    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: all")
+    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS) + list(HADAMARD_BLOCKS),
+                    help="default: all")
     ap.add_argument("--n", type=int, default=PARITY_SAMPLES, help="questions per sequence length")
     ap.add_argument("--work", type=Path, default=None)
     a = ap.parse_args()
-    from ai_edge_quantizer import recipe
-
     work = a.work or Path("build/int8-sensitivity") / a.artifact.name
-    for name in a.variant or list(VARIANTS):
+    for name in a.variant or [*VARIANTS, *HADAMARD_BLOCKS]:
         dest = work / name
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(a.artifact, dest)
-        rcp = quantize.dynamic_int8_keeping_float(VARIANTS[name]) if VARIANTS[name] else recipe.dynamic_wi8_afp32()
+        rcp = variant_recipe(name)
         t0 = time.perf_counter()
         quantize.apply_tflite_recipe(a.artifact / "model.tflite", rcp, dest / "model.tflite")
         m = json.loads((dest / "manifest.json").read_text())

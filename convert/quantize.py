@@ -39,9 +39,10 @@ TFLITE_FLOAT_FFN_REGEX = (r"(BertIntermediate_intermediate/torch\.nn\.modules\.l
 # DECOMPOSED_HADAMARD_ROTATION: one extra fp32 FULLY_CONNECTED per linear, standard ops only, no custom op). Why:
 # these models carry a few input channels 10-20x larger than the median (all-MiniLM-L6-v2's FFN inputs: max 28 vs
 # median 1.7), so a per-row int8 scale flattens every other channel; the rotation spreads each outlier over its
-# block. Measured on all-MiniLM-L6-v2 embed, seq 128, 200 STS-B sentences (README): 1 - cosine to fp32 1.9e-3
-# (int8-dynamic) -> 3.7e-4 at blocks of 32, 3.4e-4 at 64 and 128; the rotation's cost grows with the block (1.04x /
-# 1.3x / 2.1x int8-dynamic's latency at 32 / 64 / unlimited), so 32.
+# block. Measured (`python benchmarks/bench_hadamard.py`, all-MiniLM-L6-v2 embed, seq 128, 200 STS-B dev sentences,
+# 1 thread, 5 interleaved rounds): 1 - cosine to fp32 1.9e-3 (int8-dynamic) -> 4.4e-4 / 3.7e-4 / 3.4e-4 / 3.3e-4 at
+# blocks of 16 / 32 / 64 / 128, for 1.17x / 1.24x / 1.36x / 1.51x int8-dynamic's latency (fp32: 2.99x): 32 keeps most
+# of the gain for a quarter of the cost.
 HADAMARD_BLOCK = 32
 # ONNX int8-block: onnxruntime's MatMulNBits with 8-bit weights in blocks of this many input channels, one scale
 # each, and accuracy level 4 (activations quantized to int8 per block of the same size at run time, int8 dot
