@@ -36,13 +36,13 @@ TFLITE_FLOAT_FFN_REGEX = (r"(BertIntermediate_intermediate/torch\.nn\.modules\.l
                           r"|FFN_ffn/torch\.nn\.modules\.linear\.Linear_lin[12])")
 # int8-hadamard: dynamic int8 of every op, each weight matrix rotated by a block-diagonal Hadamard matrix (blocks of
 # HADAMARD_BLOCK input channels) and the same rotation applied to its input at run time (ai-edge-quantizer's
-# DECOMPOSED_HADAMARD_ROTATION: one extra fp32 FULLY_CONNECTED per linear, standard ops only, no custom op). Why:
+# DECOMPOSED_HADAMARD_ROTATION: an extra fp32 FULLY_CONNECTED on each rotated input, standard ops, no custom op). Why:
 # these models carry a few input channels 10-20x larger than the median (all-MiniLM-L6-v2's FFN inputs: max 28 vs
 # median 1.7), so a per-row int8 scale flattens every other channel; the rotation spreads each outlier over its
 # block. Measured (`python benchmarks/bench_hadamard.py`, all-MiniLM-L6-v2 embed, seq 128, 200 STS-B dev sentences,
 # 1 thread, 5 interleaved rounds): 1 - cosine to fp32 1.9e-3 (int8-dynamic) -> 4.4e-4 / 3.7e-4 / 3.4e-4 / 3.3e-4 at
-# blocks of 16 / 32 / 64 / 128, for 1.17x / 1.24x / 1.36x / 1.51x int8-dynamic's latency (fp32: 2.99x): 32 keeps most
-# of the gain for a quarter of the cost.
+# blocks of 16 / 32 / 64 / 128, for 1.17x / 1.24x / 1.36x / 1.51x int8-dynamic's latency (unlimited: 2.41x, fp32:
+# 2.99x): 32 keeps 98% of the error reduction for a sixth of the unlimited rotation's extra time.
 HADAMARD_BLOCK = 32
 # ONNX int8-block: onnxruntime's MatMulNBits with 8-bit weights in blocks of this many input channels, one scale
 # each, and accuracy level 4 (activations quantized to int8 per block of the same size at run time, int8 dot

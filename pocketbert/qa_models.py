@@ -3,8 +3,8 @@
 Fine-tune the packaged MiniLM-L6 teacher on SQuAD articles 1-20, task-distill the 3-layer student (a copy of the
 fine-tuned teacher's layers and span head) from it (`finetune qa --teacher`), score both on articles 21-24, and
 convert both to LiteRT fp32 / int8-dynamic / int8-hadamard / int8-mixed (signatures seq_128/256/384), Core ML fp16 /
-int8 and ONNX int8-block, each parity-gated on real SQuAD windows of the evaluation articles. Until now every QA artifact was a random-weight model; this is the pair the apps and the
-reports are meant to show.
+int8 and ONNX int8-block, each parity-gated on real SQuAD windows of the evaluation articles. Until now every QA
+artifact was a random-weight model; this is the pair the apps and the reports are meant to show.
 
 Resumable: each finished step leaves a marker in OUT/steps/ (written atomically after the step's own atomic
 output), and a re-run skips it. The settings of the first run are kept in OUT/run.json; a re-run with other
