@@ -39,8 +39,9 @@ DEFAULT_TEACHER = "minilm"          # all-MiniLM-L6-v2 (6-layer BertModel) from 
 STUDENT_LAYERS = "auto"
 # Settings that concern only the student: changing them redoes the student's steps and keeps the teacher.
 STUDENT_SETTINGS = frozenset({"student", "student_layers", "student_recipe"})
-# Profile fields that shape only the student's training (run.json keeps them under "student_recipe").
-STUDENT_RECIPE_FIELDS = ("alpha_hidden", "student_epochs")
+# Profile fields that shape only the student's training (run.json keeps them under "student_recipe"; alpha_kd weighs
+# the teacher's soft targets, so it has no effect on the teacher, which trains on the labels alone).
+STUDENT_RECIPE_FIELDS = ("alpha_kd", "alpha_hidden", "student_epochs")
 TRAIN_ARTICLES = 20                 # articles 1-20 train ...
 EVAL_ARTICLES = 4                   # ... 21-24 evaluate (disjoint: no question or context is shared)
 SEQ_LENS = (128, 256, 384)          # the apps pick the smallest signature that fits a window
@@ -367,6 +368,14 @@ def changed_settings(plan: Plan) -> list[str]:
     if not run_json.is_file():
         return []
     before = json.loads(run_json.read_text()).get("settings") or {}
+    # Runs from before a field became a student setting keep it under "profile": read it as the student's, so that
+    # their teacher is still reused (the value itself is compared like any other).
+    old_profile, recipe = dict(before.get("profile") or {}), dict(before.get("student_recipe") or {})
+    for field in STUDENT_RECIPE_FIELDS:
+        if field in old_profile and field not in recipe:
+            recipe[field] = old_profile.pop(field)
+    if "profile" in before:
+        before = {**before, "profile": old_profile, "student_recipe": recipe}
     now = plan.settings()
     return sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
 
@@ -621,6 +630,8 @@ def _param_counts(plan: Plan) -> dict[str, int]:
 @click.option("--student-layers", default=STUDENT_LAYERS, show_default=True,
               help="teacher layers the default student copies, e.g. 0,2,4, or auto (best start/end agreement with "
                    "the teacher on training windows)")
+@click.option("--alpha-kd", type=click.FloatRange(0, 1), default=None,
+              help="student: weight of the teacher's soft targets, (1-a)*CE + a*KL*T^2 [profile's: 0.5]")
 @click.option("--alpha-hidden", type=click.FloatRange(min=0), default=None,
               help="student: weight of the hidden-state cosine term against the teacher [profile's]")
 @click.option("--student-epochs", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -642,8 +653,8 @@ def _param_counts(plan: Plan) -> dict[str, int]:
 @click.option("--force", is_flag=True, help="delete OUT's earlier run and start over")
 @click.option("--bench", is_flag=True, help="after the (resumed) run: time the LiteRT artifacts here, interleaved per "
                                            "seq-len bucket, and write OUT/report (make bench-qa)")
-def qa_models_cmd(data, out, teacher, student, student_layers, alpha_hidden, student_epochs, device, seq_lens, max_steps,
-                  limit_train, limit_eval, max_len, doc_stride, train_articles, eval_articles, parity_n, force,
+def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, alpha_hidden, student_epochs, device, seq_lens,
+                  max_steps, limit_train, limit_eval, max_len, doc_stride, train_articles, eval_articles, parity_n, force,
                   bench) -> None:
     """Fine-tune the SQuAD teacher, task-distill the 3-layer student, convert both (parity-gated); resumable.
 
@@ -651,8 +662,8 @@ def qa_models_cmd(data, out, teacher, student, student_layers, alpha_hidden, stu
     """
     base = PROFILES["cuda" if device.startswith("cuda") else "cpu"]
     overrides = {k: v for k, v in (("max_steps", max_steps), ("limit_train", limit_train), ("limit_eval", limit_eval),
-                                   ("max_len", max_len), ("doc_stride", doc_stride), ("alpha_hidden", alpha_hidden),
-                                   ("student_epochs", student_epochs)) if v is not None}
+                                   ("max_len", max_len), ("doc_stride", doc_stride), ("alpha_kd", alpha_kd),
+                                   ("alpha_hidden", alpha_hidden), ("student_epochs", student_epochs)) if v is not None}
     profile = dataclasses.replace(base, **overrides)
     plan = Plan(out=Path(out), data=Path(data), teacher=teacher, student=student, profile=profile, device=device,
                 student_layers=student_layers,

@@ -197,8 +197,9 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
     assert "redoing the student's steps, keeping the teacher's" in res.output
     assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
     calls.clear()
-    # So is the student's recipe (hidden-state term, its epochs).
-    for extra in (["--alpha-hidden", "2"], ["--alpha-hidden", "2", "--student-epochs", "3"]):
+    # So is the student's recipe (hidden-state term, soft-target weight, its epochs).
+    for extra in (["--alpha-hidden", "2"], ["--alpha-hidden", "2", "--alpha-kd", "1"],
+                  ["--alpha-hidden", "2", "--alpha-kd", "1", "--student-epochs", "3"]):
         calls.clear()
         res = CliRunner().invoke(cli, args(data, out, teacher, "--student-layers", "0,2,4", *extra))
         assert res.exit_code == 0, res.output
@@ -216,14 +217,27 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
 
 
 def test_the_student_recipe_reaches_only_the_students_training(tmp_path):
-    profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_hidden=2.5, student_epochs=3.0)
+    profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_hidden=2.5, student_epochs=3.0, alpha_kd=1.0)
     plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None, profile=profile,
                           device="cpu")
     teacher, student = qa_models._train_config(plan, "teacher"), qa_models._train_config(plan, "student")
     assert (teacher.alpha_hidden, teacher.epochs, teacher.lr) == (0.0, profile.epochs, profile.lr_teacher)
-    assert (student.alpha_hidden, student.epochs, student.lr) == (2.5, 3.0, profile.lr_student)
-    assert plan.settings()["student_recipe"] == {"alpha_hidden": 2.5, "student_epochs": 3.0}
-    assert "alpha_hidden" not in plan.settings()["profile"]
+    assert (student.alpha_hidden, student.epochs, student.lr, student.alpha_kd) == (2.5, 3.0, profile.lr_student, 1.0)
+    assert plan.settings()["student_recipe"] == {"alpha_kd": 1.0, "alpha_hidden": 2.5, "student_epochs": 3.0}
+    assert "alpha_hidden" not in plan.settings()["profile"] and "alpha_kd" not in plan.settings()["profile"]
+
+
+def test_a_run_from_before_alpha_kd_was_a_student_setting_is_still_resumed(tmp_path):
+    """run.json of earlier versions keeps alpha_kd under "profile": the same recipe is no change, another alpha_kd
+    is a student-only change (the teacher is reused), not a refused one."""
+    plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None,
+                          profile=qa_models.CPU_PROFILE, device="cpu")
+    old = plan.settings()
+    old["profile"]["alpha_kd"] = old["student_recipe"].pop("alpha_kd")
+    (tmp_path / "run.json").write_text(json.dumps({"settings": old}))
+    assert qa_models.changed_settings(plan) == []
+    plan.profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_kd=1.0)
+    assert qa_models.changed_settings(plan) == ["student_recipe"]
 
 
 def test_a_second_run_on_a_busy_out_is_refused(tiny_models, tmp_path):
