@@ -39,9 +39,9 @@ DEFAULT_TEACHER = "minilm"          # all-MiniLM-L6-v2 (6-layer BertModel) from 
 STUDENT_LAYERS = "auto"
 # Settings that concern only the student: changing them redoes the student's steps and keeps the teacher.
 STUDENT_SETTINGS = frozenset({"student", "student_layers", "student_recipe"})
-# Profile fields that shape only the student's training (run.json keeps them under "student_recipe"; alpha_kd weighs
-# the teacher's soft targets, so it has no effect on the teacher, which trains on the labels alone).
-STUDENT_RECIPE_FIELDS = ("alpha_kd", "alpha_hidden", "student_epochs")
+# Profile fields that shape only the student's training (run.json keeps them under "student_recipe"; alpha_kd and
+# temperature shape the teacher's soft targets, so they have no effect on the teacher, which trains on the labels alone).
+STUDENT_RECIPE_FIELDS = ("alpha_kd", "temperature", "alpha_hidden", "student_epochs")
 TRAIN_ARTICLES = 20                 # articles 1-20 train ...
 EVAL_ARTICLES = 4                   # ... 21-24 evaluate (disjoint: no question or context is shared)
 SEQ_LENS = (128, 256, 384)          # the apps pick the smallest signature that fits a window
@@ -93,7 +93,7 @@ class Profile:
     max_query_len: int = 64
     warmup: float = 0.1
     alpha_kd: float = 0.5           # (1 - a) * CE + a * KL(teacher || student) * T^2 (DistilBERT (D))
-    temperature: float = 2.0
+    temperature: float = 2.0        # T of both softmaxes in the KD term (student only)
     # Student only: + alpha_hidden x (1 - cos) between its hidden states and the teacher's (finetune.hidden_loss).
     alpha_hidden: float = 0.0
     student_epochs: float | None = None  # None: the teacher's `epochs`
@@ -116,8 +116,13 @@ class Profile:
 # The student trains 4 epochs: 2 -> 3 -> 4 epochs gave 61.30 -> 62.75 -> 63.48 F1 (README; scored on the eval
 # articles, said there), and with the teacher's logits computed once (finetune.TrainConfig.cache_teacher) a student
 # step costs ~45% of a teacher step (1.16 vs 2.6 s) after a ~4-minute pass that computes them.
+# Pure soft targets at T = 4 (alpha_kd 1.0, no hard-label CE): chosen on a dev split that the eval articles never
+# enter, with a teacher fine-tuned on articles 1-16 only (students trained on 1-16, scored on 17-20, this recipe
+# otherwise; teacher F1 61.72): alpha_kd 0.5 / T 2 -> F1 54.66; alpha_kd 1 at T 1 / 2 / 4 -> 55.68 / 56.32 / 57.31
+# (benchmarks/bench_qa_recipe.py). On the eval articles the two recipes then scored alike (63.33 vs 63.48 F1, two
+# questions' worth; README "Recipe choices"): the dev split, not the eval articles, keeps choosing.
 CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=2.0, batch_size=16, lr_teacher=2e-4, lr_student=2e-4,
-                      student_epochs=4.0, nominal_step_s=2.6)
+                      student_epochs=4.0, alpha_kd=1.0, temperature=4.0, nominal_step_s=2.6)
 # GPU: the paper's recipe lengths (seq 384, stride 128), 2 epochs on all training articles.
 CUDA_PROFILE = Profile("cuda", max_len=384, doc_stride=128, epochs=2.0, batch_size=32, lr_teacher=1e-4,
                        lr_student=1e-4, nominal_step_s=0.15)
@@ -215,9 +220,9 @@ def _finetune(plan: Plan, model: str, role: str, teacher: str | None) -> dict:
     res = finetune_qa(model, plan.train_file, plan.eval_file, plan.model_dir(role), _train_config(plan, role),
                       teacher=teacher, force=True, max_len=p.max_len, doc_stride=p.doc_stride,
                       max_query_len=p.max_query_len)
-    return {k: res[k] for k in ("eval_exact_match", "eval_f1", "eval_n", "train_steps", "train_features",
-                                "train_loss", "train_examples", "alpha_kd", "alpha_hidden", "train_hidden_loss")
-            if k in res}
+    keys = ("eval_exact_match", "eval_f1", "eval_n", "train_steps", "train_features", "train_loss", "train_examples",
+            "alpha_kd", "alpha_hidden", "train_hidden_loss") + (("temperature",) if res.get("alpha_kd") else ())
+    return {k: res[k] for k in keys if k in res}  # the temperature only where there are soft targets (not the teacher)
 
 
 def step_teacher(plan: Plan) -> dict:
@@ -304,7 +309,9 @@ def step_evaluate_artifacts(plan: Plan) -> dict:
     return {"status": "done", "artifacts": results}
 
 
-def build_steps(plan: Plan) -> list[Step]:
+def build_steps(plan: Plan, models_only: bool = False) -> list[Step]:
+    """Every step of a run in order; `models_only` stops after the student (recipe comparisons on a dev split need
+    the two models' EM/F1, not their 14 conversions; a later run without it resumes and converts)."""
     p = plan.profile
     # Nominal costs: training ~ questions / batch x epochs x s/step, a student step ~0.5 of that (3 layers, the
     # teacher's logits computed once up front), evaluation a few minutes, conversions of a 22M-parameter model ~1
@@ -320,6 +327,8 @@ def build_steps(plan: Plan) -> list[Step]:
     student_steps = p.max_steps or math.ceil(train_steps * p.epochs_of("student") / p.epochs)
     steps.append(Step("student", "task-distill student (finetune qa --teacher)", student_steps * p.nominal_step_s * 0.5 + 300,
                       step_student))
+    if models_only:
+        return steps
     for role in ROLES:
         for suffix, fmt, precision in ARTIFACTS:
             steps.append(Step(f"convert-{role}-{suffix}", f"convert {role} -> {fmt} {precision} "
@@ -434,8 +443,9 @@ def marker_path(plan: Plan, key: str) -> Path:
     return plan.out / "steps" / f"{key}.json"
 
 
-def run_plan(plan: Plan, force: bool = False, echo=click.echo) -> dict:
-    """Run (or resume) every step, then write and return OUT/summary.json."""
+def run_plan(plan: Plan, force: bool = False, echo=click.echo, models_only: bool = False) -> dict:
+    """Run (or resume) every step (with `models_only`, those up to the student), then write and return
+    OUT/summary.json."""
     from pocketbert.core.atomic import write_json
 
     if force and plan.out.is_dir():
@@ -454,15 +464,30 @@ def run_plan(plan: Plan, force: bool = False, echo=click.echo) -> dict:
         forget_student(plan, echo)
     plan.out.mkdir(parents=True, exist_ok=True)
     with run_lock(plan.out):
-        return _run_steps(plan, echo)
+        drop_stale_temporaries(plan, echo)
+        return _run_steps(plan, echo, models_only)
 
 
-def _run_steps(plan: Plan, echo) -> dict:
+def drop_stale_temporaries(plan: Plan, echo) -> None:
+    """Remove the temporary siblings (`.NAME.tmp-*`, `.NAME.old-*` of pocketbert.core.atomic) that a killed earlier
+    run left next to its model and artifact dirs: a model's is ~90 MB. Safe only under run_lock: no other run in OUT
+    can be writing them."""
+    stale = [d for sub in ("models", "artifacts") if (plan.out / sub).is_dir()
+             for d in (plan.out / sub).iterdir() if d.name.startswith(".") and (".tmp-" in d.name or ".old-" in d.name)]
+    if not stale:
+        return
+    size = sum(f.stat().st_size for d in stale for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file())
+    for d in stale:
+        shutil.rmtree(d) if d.is_dir() and not d.is_symlink() else d.unlink()
+    echo(f"removed {len(stale)} temporary dir(s) an interrupted run left in {plan.out} ({size / 2**20:.1f} MB)")
+
+
+def _run_steps(plan: Plan, echo, models_only: bool = False) -> dict:
     from pocketbert.core.atomic import write_json
 
     if not (plan.out / "run.json").is_file():
         write_json(plan.out / "run.json", {"settings": plan.settings()})
-    steps = build_steps(plan)
+    steps = build_steps(plan, models_only)
     done: dict[str, dict] = {}
     measured = nominal = 0.0  # seconds / nominal seconds of steps run in this invocation (ETA scale)
     started = time.perf_counter()
@@ -489,6 +514,8 @@ def _run_steps(plan: Plan, echo) -> dict:
     summary = summarize(plan, done)
     write_json(plan.out / "summary.json", summary)
     print_summary(summary, echo)
+    if models_only:
+        echo("artifacts: not made (--models-only); the same command without it converts and scores them")
     return summary
 
 
@@ -520,7 +547,9 @@ def print_summary(summary: dict, echo=click.echo) -> None:
     n = (summary.get("split") or {}).get("eval_questions")
     echo(f"SQuAD v1.1, eval articles ({n} questions):")
     echo(f"  teacher {t['model']}: EM {t.get('eval_exact_match', float('nan')):.2f}  F1 {t.get('eval_f1', float('nan')):.2f}")
-    recipe = "KD" + (f" + hidden cos x{s['alpha_hidden']:g}" if s.get("alpha_hidden") else "")
+    recipe = ("KD" + (f" a={s['alpha_kd']:g}" if s.get("alpha_kd") is not None else "")
+              + (f" T={s['temperature']:g}" if s.get("temperature") is not None else "")
+              + (f" + hidden cos x{s['alpha_hidden']:g}" if s.get("alpha_hidden") else ""))
     echo(f"  student (3 layers, {recipe}, {s.get('train_steps', '?')} steps): EM {s.get('eval_exact_match', float('nan')):.2f}  F1 {s.get('eval_f1', float('nan')):.2f}")
     if summary["f1_retention"] is not None:
         met = "met" if summary["targets"]["retention_met"] else "NOT met"
@@ -631,7 +660,11 @@ def _param_counts(plan: Plan) -> dict[str, int]:
               help="teacher layers the default student copies, e.g. 0,2,4, or auto (best start/end agreement with "
                    "the teacher on training windows)")
 @click.option("--alpha-kd", type=click.FloatRange(0, 1), default=None,
-              help="student: weight of the teacher's soft targets, (1-a)*CE + a*KL*T^2 [profile's: 0.5]")
+              help="student: weight of the teacher's soft targets, (1-a)*CE + a*KL*T^2 "
+                   f"[cpu {CPU_PROFILE.alpha_kd:g}, cuda {CUDA_PROFILE.alpha_kd:g}]")
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"student: temperature of the soft targets [cpu {CPU_PROFILE.temperature:g}, "
+                   f"cuda {CUDA_PROFILE.temperature:g}]")
 @click.option("--alpha-hidden", type=click.FloatRange(min=0), default=None,
               help="student: weight of the hidden-state cosine term against the teacher [profile's]")
 @click.option("--student-epochs", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -653,23 +686,27 @@ def _param_counts(plan: Plan) -> dict[str, int]:
 @click.option("--force", is_flag=True, help="delete OUT's earlier run and start over")
 @click.option("--bench", is_flag=True, help="after the (resumed) run: time the LiteRT artifacts here, interleaved per "
                                            "seq-len bucket, and write OUT/report (make bench-qa)")
-def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, alpha_hidden, student_epochs, device, seq_lens,
+@click.option("--models-only", is_flag=True, help="stop after the teacher and student are trained and scored (recipe "
+                                                  "comparisons on a dev split); a re-run without it converts them")
+def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, temperature, alpha_hidden, student_epochs, device, seq_lens,
                   max_steps, limit_train, limit_eval, max_len, doc_stride, train_articles, eval_articles, parity_n, force,
-                  bench) -> None:
+                  bench, models_only) -> None:
     """Fine-tune the SQuAD teacher, task-distill the 3-layer student, convert both (parity-gated); resumable.
 
     Example: pocketbert qa-models --out build/qa-models            (re-run the same command to resume)
     """
+    if bench and models_only:
+        raise click.UsageError("--bench times the artifacts, which --models-only does not make; drop one of them")
     base = PROFILES["cuda" if device.startswith("cuda") else "cpu"]
     overrides = {k: v for k, v in (("max_steps", max_steps), ("limit_train", limit_train), ("limit_eval", limit_eval),
                                    ("max_len", max_len), ("doc_stride", doc_stride), ("alpha_kd", alpha_kd),
-                                   ("alpha_hidden", alpha_hidden), ("student_epochs", student_epochs)) if v is not None}
+                                   ("temperature", temperature), ("alpha_hidden", alpha_hidden), ("student_epochs", student_epochs)) if v is not None}
     profile = dataclasses.replace(base, **overrides)
     plan = Plan(out=Path(out), data=Path(data), teacher=teacher, student=student, profile=profile, device=device,
                 student_layers=student_layers,
                 seq_lens=tuple(_ints(seq_lens)), parity_n=parity_n, train_articles=train_articles,
                 eval_articles=eval_articles)
-    run_plan(plan, force=force)
+    run_plan(plan, force=force, models_only=models_only)
     if bench:
         run_bench(plan)
 

@@ -70,6 +70,9 @@ def test_qa_models_end_to_end_and_resume(tiny_models, tmp_path, monkeypatch):
     assert student_cfg["architectures"] == ["DistilBertForQuestionAnswering"]
     results = json.loads((out / "models" / "student" / "eval_results.json").read_text())
     assert results["teacher"] == str(out / "models" / "teacher") and results["alpha_kd"] > 0
+    # The soft targets' recipe is the student's: the summary names its temperature and gives the teacher none.
+    assert summary["student"]["temperature"] == qa_models.CPU_PROFILE.temperature
+    assert summary["student"]["alpha_kd"] == qa_models.CPU_PROFILE.alpha_kd and "temperature" not in summary["teacher"]
     # Every artifact exists, parity-gated on the held-out article's SQuAD windows.
     for role in ("teacher", "student"):
         for suffix, fmt, precision in qa_models.ARTIFACTS:
@@ -172,22 +175,29 @@ def test_batches_are_cut_to_their_longest_window():
     assert out["start_positions"].tolist() == [1, 4]  # labels untouched
 
 
+def record_steps(monkeypatch, student_f1: float = 50.0) -> list[str]:
+    """Replace every step of a run by one that records its name (in the returned list) and returns made-up scores:
+    the teacher F1 50, the student `student_f1`; each conversion a passed 1-byte artifact."""
+    calls: list[str] = []
+
+    def fake(name, f1=50.0):
+        return lambda plan: (calls.append(name), {"eval_f1": f1, "eval_exact_match": 40.0})[1]
+
+    monkeypatch.setattr(qa_models, "step_teacher", fake("teacher"))
+    monkeypatch.setattr(qa_models, "step_student_init", lambda plan: (calls.append("student-init"), {"layers": [0, 2, 4]})[1])
+    monkeypatch.setattr(qa_models, "step_student", fake("student", student_f1))
+    monkeypatch.setattr(qa_models, "step_evaluate_artifacts", fake("evaluate"))
+    monkeypatch.setattr(qa_models, "make_convert_step", lambda role, suffix, fmt, precision: lambda plan: (
+        calls.append(f"{role}-{suffix}"), {"file_size_bytes": 1, "parity": "passed"})[1])
+    return calls
+
+
 def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, monkeypatch):
     """The general-distilled student comes after the teacher: swapping it must not re-train the teacher."""
     teacher = tiny_models("bert", "mlm", layers=6)
     data = write_articles(tmp_path / "squad.json")
     out = tmp_path / "qa"
-    calls = []
-
-    def fake(name):
-        return lambda plan: (calls.append(name), {"eval_f1": 50.0, "eval_exact_match": 40.0})[1]
-
-    monkeypatch.setattr(qa_models, "step_teacher", fake("teacher"))
-    monkeypatch.setattr(qa_models, "step_student_init", lambda plan: (calls.append("student-init"), {"layers": [0, 1, 2]})[1])
-    monkeypatch.setattr(qa_models, "step_student", fake("student"))
-    monkeypatch.setattr(qa_models, "step_evaluate_artifacts", fake("evaluate"))
-    monkeypatch.setattr(qa_models, "make_convert_step", lambda role, suffix, fmt, precision: lambda plan: (
-        calls.append(f"{role}-{suffix}"), {"file_size_bytes": 1, "parity": "passed"})[1])
+    calls = record_steps(monkeypatch)
     assert CliRunner().invoke(cli, args(data, out, teacher)).exit_code == 0
     assert calls[0] == "teacher" and len(calls) == 1 + 2 + 2 * len(qa_models.ARTIFACTS) + 1
     calls.clear()
@@ -198,8 +208,9 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
     assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
     calls.clear()
     # So is the student's recipe (hidden-state term, soft-target weight, its epochs).
-    for extra in (["--alpha-hidden", "2"], ["--alpha-hidden", "2", "--alpha-kd", "1"],
-                  ["--alpha-hidden", "2", "--alpha-kd", "1", "--student-epochs", "3"]):
+    for extra in (["--alpha-hidden", "2"], ["--alpha-hidden", "2", "--alpha-kd", "0.25"],
+                  ["--alpha-hidden", "2", "--alpha-kd", "0.25", "--student-epochs", "3"],
+                  ["--alpha-hidden", "2", "--alpha-kd", "0.25", "--student-epochs", "3", "--temperature", "3"]):
         calls.clear()
         res = CliRunner().invoke(cli, args(data, out, teacher, "--student-layers", "0,2,4", *extra))
         assert res.exit_code == 0, res.output
@@ -216,27 +227,76 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
     assert res.exit_code == 1 and "other settings (profile)" in res.output, res.output
 
 
+def test_models_only_stops_after_the_student_and_a_later_run_converts(tiny_models, tmp_path, monkeypatch):
+    """Recipe comparisons on a dev split need the two models' scores, not 14 conversions; the same command without
+    --models-only then converts the models it trained (nothing is trained twice)."""
+    teacher = tiny_models("bert", "mlm", layers=6)
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    calls = record_steps(monkeypatch, student_f1=46.0)
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
+    assert res.exit_code == 0, res.output
+    assert calls == ["teacher", "student-init", "student"]
+    assert "student / teacher F1: 92.00%" in res.output and "not made (--models-only)" in res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["f1_retention"] == pytest.approx(0.92) and not any(summary["artifacts"].values())
+    calls.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0, res.output
+    assert calls == [f"{role}-{a[0]}" for role in ("teacher", "student") for a in qa_models.ARTIFACTS] + ["evaluate"]
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only", "--bench"))
+    assert res.exit_code == 2 and "--models-only does not make" in res.output
+
+
+def test_a_rerun_removes_what_a_killed_run_left_half_written(tiny_models, tmp_path, monkeypatch):
+    """A run killed mid-training (SIGKILL: no cleanup) leaves its half-written model dir next to the real one; the
+    next run in OUT removes it, and nothing else."""
+    teacher = tiny_models("bert", "mlm", layers=6)
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    record_steps(monkeypatch)
+    assert CliRunner().invoke(cli, args(data, out, teacher, "--models-only")).exit_code == 0
+    half = out / "models" / ".teacher.tmp-k1ll3d"
+    half.mkdir(parents=True)
+    (half / "model.safetensors").write_bytes(b"\0" * 2**20)
+    (out / "artifacts").mkdir()
+    (out / "artifacts" / ".student-tflite-fp32.old-123").mkdir()
+    kept = out / "models" / "teacher"
+    kept.mkdir()
+    (kept / "config.json").write_text("{}")
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
+    assert res.exit_code == 0, res.output
+    assert "removed 2 temporary dir(s)" in res.output and "(1.0 MB)" in res.output
+    assert not half.exists() and not (out / "artifacts" / ".student-tflite-fp32.old-123").exists()
+    assert (kept / "config.json").is_file() and (out / "data").is_dir()
+
+
 def test_the_student_recipe_reaches_only_the_students_training(tmp_path):
-    profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_hidden=2.5, student_epochs=3.0, alpha_kd=1.0)
+    profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_hidden=2.5, student_epochs=3.0, alpha_kd=1.0,
+                                  temperature=3.0)
     plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None, profile=profile,
                           device="cpu")
     teacher, student = qa_models._train_config(plan, "teacher"), qa_models._train_config(plan, "student")
     assert (teacher.alpha_hidden, teacher.epochs, teacher.lr) == (0.0, profile.epochs, profile.lr_teacher)
-    assert (student.alpha_hidden, student.epochs, student.lr, student.alpha_kd) == (2.5, 3.0, profile.lr_student, 1.0)
-    assert plan.settings()["student_recipe"] == {"alpha_kd": 1.0, "alpha_hidden": 2.5, "student_epochs": 3.0}
-    assert "alpha_hidden" not in plan.settings()["profile"] and "alpha_kd" not in plan.settings()["profile"]
+    assert (student.alpha_hidden, student.epochs, student.lr, student.alpha_kd, student.temperature) == (
+        2.5, 3.0, profile.lr_student, 1.0, 3.0)
+    assert plan.settings()["student_recipe"] == {"alpha_kd": 1.0, "temperature": 3.0, "alpha_hidden": 2.5,
+                                                 "student_epochs": 3.0}
+    assert not set(qa_models.STUDENT_RECIPE_FIELDS) & set(plan.settings()["profile"])
 
 
-def test_a_run_from_before_alpha_kd_was_a_student_setting_is_still_resumed(tmp_path):
-    """run.json of earlier versions keeps alpha_kd under "profile": the same recipe is no change, another alpha_kd
-    is a student-only change (the teacher is reused), not a refused one."""
+@pytest.mark.parametrize("field, other", [("alpha_kd", 0.25), ("temperature", 3.0)])
+def test_a_run_from_before_a_field_was_a_student_setting_is_still_resumed(tmp_path, field, other):
+    """run.json of earlier versions keeps alpha_kd and temperature under "profile": the same recipe is no change,
+    another value is a student-only change (the teacher is reused), not a refused one."""
     plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None,
                           profile=qa_models.CPU_PROFILE, device="cpu")
     old = plan.settings()
-    old["profile"]["alpha_kd"] = old["student_recipe"].pop("alpha_kd")
+    old["profile"][field] = old["student_recipe"].pop(field)
     (tmp_path / "run.json").write_text(json.dumps({"settings": old}))
     assert qa_models.changed_settings(plan) == []
-    plan.profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_kd=1.0)
+    assert getattr(qa_models.CPU_PROFILE, field) != other
+    plan.profile = dataclasses.replace(qa_models.CPU_PROFILE, **{field: other})
     assert qa_models.changed_settings(plan) == ["student_recipe"]
 
 

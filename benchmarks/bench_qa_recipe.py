@@ -1,0 +1,99 @@
+"""Student recipes of `qa-models` compared on a dev split that the reported articles never enter.
+
+    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 0.5,2 --arm 1,1 --arm 1,2 --arm 1,4
+
+A teacher is fine-tuned on SQuAD articles 1-16 only (the CPU profile's teacher recipe), its 3-layer copy is made
+(`init-student --layers auto`), and each arm (alpha_kd,temperature) task-distills that copy with the CPU profile's
+student recipe (4 epochs), scored on articles 17-20; articles 21-24, which `make qa-models` reports on, are never
+read. Arms run `--parallel` at a time with one thread each (side by side, so a noisy box slows them alike). Every
+model dir is kept: a re-run skips the teacher, the copy and every finished arm (an interrupted arm starts over).
+Prints EM/F1 per arm and its share of the teacher's F1; writes OUT/results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pocketbert.core.atomic import write_json
+from pocketbert.core.squad import write_squad_subset
+from pocketbert.qa_models import CPU_PROFILE, DEFAULT_DATA
+
+DEV_TRAIN_ARTICLES = 16  # articles 1-16 train the teacher and the students ...
+DEV_EVAL_ARTICLES = 4    # ... 17-20 score them
+
+
+def pocketbert(*args: str, log: Path | None = None, threads: int | None = None) -> subprocess.Popen:
+    """The `pocketbert` CLI next to this interpreter, as a user would run it (output to `log` when given)."""
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}))
+    exe = Path(sys.executable).with_name("pocketbert")
+    out = open(log, "w") if log else None  # noqa: SIM115 - closed when the process has ended
+    return subprocess.Popen([str(exe), *args], env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+
+
+def finished(model_dir: Path) -> dict | None:
+    path = model_dir / "eval_results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def wait_ok(proc: subprocess.Popen, what: str) -> None:
+    if proc.wait() != 0:
+        sys.exit(f"{what} failed (exit {proc.returncode}); see its log")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=Path("build/qa-recipe"))
+    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T",
+                    help="a student recipe: soft-target weight and temperature, e.g. 1,4 (repeat)")
+    ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each")
+    args = ap.parse_args()
+    arms = [tuple(float(x) for x in a.split(",")) for a in args.arm]
+    p, out = CPU_PROFILE, args.out
+    out.mkdir(parents=True, exist_ok=True)
+    train, dev = out / "train16.json", out / "dev4.json"
+    write_squad_subset(args.data, train, 0, DEV_TRAIN_ARTICLES)
+    write_squad_subset(args.data, dev, DEV_TRAIN_ARTICLES, DEV_EVAL_ARTICLES)
+    common = ["--train", str(train), "--eval", str(dev), "--batch-size",
+              str(p.batch_size), "--max-len", str(p.max_len), "--doc-stride", str(p.doc_stride), "--device", "cpu"]
+    teacher, init = out / "teacher16", out / "init16"
+    if not finished(teacher):
+        print(f"fine-tuning the dev teacher -> {teacher} (log {out / 'teacher16.log'})", flush=True)
+        wait_ok(pocketbert("finetune", "qa", "--model", "minilm", *common, "--epochs", f"{p.epochs:g}", "--lr",
+                           f"{p.lr_teacher:g}", "--out", str(teacher), "--force", log=out / "teacher16.log"),
+                "the teacher's fine-tuning")
+    if not (init / "config.json").is_file():
+        wait_ok(pocketbert("init-student", "--teacher", str(teacher), "--out", str(init), "--layers", "auto",
+                           "--sample-data", str(train), "--force", log=out / "init16.log"), "init-student")
+    todo = [(a, t) for a, t in arms if not finished(out / f"student-a{a:g}-T{t:g}")]
+    for start in range(0, len(todo), args.parallel):
+        running = []
+        for a, t in todo[start : start + args.parallel]:
+            name = f"student-a{a:g}-T{t:g}"
+            print(f"training {name} (log {out / (name + '.log')})", flush=True)
+            running.append((name, pocketbert("finetune", "qa", "--model", str(init), "--teacher", str(teacher),
+                                             *common, "--epochs", f"{p.epochs_of('student'):g}", "--lr",
+                                             f"{p.lr_student:g}", "--alpha-kd", f"{a:g}", "--temperature", f"{t:g}",
+                                             "--out", str(out / name), "--force", log=out / f"{name}.log",
+                                             threads=1)))
+        for name, proc in running:
+            wait_ok(proc, name)
+    t_res = finished(teacher)
+    rows = [{"alpha_kd": a, "temperature": t, **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
+             "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
+            for a, t in arms if (r := finished(out / f"student-a{a:g}-T{t:g}"))]
+    write_json(out / "results.json", {"teacher": {k: t_res[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
+                                      "students": rows})
+    print(f"teacher (articles 1-{DEV_TRAIN_ARTICLES}): EM {t_res['eval_exact_match']:.2f}  F1 {t_res['eval_f1']:.2f}"
+          f"  ({t_res['eval_n']} dev questions)")
+    for r in rows:
+        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}: EM {r['eval_exact_match']:.2f}  "
+              f"F1 {r['eval_f1']:.2f}  ({100 * r['share_of_teacher_f1']:.1f}% of the teacher)")
+
+
+if __name__ == "__main__":
+    main()
