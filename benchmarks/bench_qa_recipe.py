@@ -30,8 +30,10 @@ def pocketbert(*args: str, log: Path | None = None, threads: int | None = None) 
     """The `pocketbert` CLI next to this interpreter, as a user would run it (output to `log` when given)."""
     env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}))
     exe = Path(sys.executable).with_name("pocketbert")
-    out = open(log, "w") if log else None  # noqa: SIM115 - closed when the process has ended
-    return subprocess.Popen([str(exe), *args], env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+    if log is None:
+        return subprocess.Popen([str(exe), *args], env=env)
+    with open(log, "w") as out:  # the child holds its own copy of the file; ours closes once it has started
+        return subprocess.Popen([str(exe), *args], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def finished(model_dir: Path) -> dict | None:

@@ -469,11 +469,11 @@ def run_plan(plan: Plan, force: bool = False, echo=click.echo, models_only: bool
 
 
 def drop_stale_temporaries(plan: Plan, echo) -> None:
-    """Remove the temporary siblings (`.NAME.tmp-*`, `.NAME.old-*` of pocketbert.core.atomic) that a killed earlier
-    run left next to its model and artifact dirs: a model's is ~90 MB. Safe only under run_lock: no other run in OUT
-    can be writing them."""
-    stale = [d for sub in ("models", "artifacts") if (plan.out / sub).is_dir()
-             for d in (plan.out / sub).iterdir() if d.name.startswith(".") and (".tmp-" in d.name or ".old-" in d.name)]
+    """Remove the temporaries (pocketbert.core.atomic) that a killed earlier run left next to its model and artifact
+    dirs: a model's is ~90 MB. Safe only under run_lock: no other run in OUT can be writing them."""
+    from pocketbert.core.atomic import leftover_temporaries
+
+    stale = [d for sub in ("models", "artifacts") for d in leftover_temporaries(plan.out / sub)]
     if not stale:
         return
     size = sum(f.stat().st_size for d in stale for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file())

@@ -11,6 +11,9 @@ from typing import Iterator
 
 from pocketbert.core.errors import PocketbertError
 
+# A sibling `.NAME.tmp-XXXX` is an output being written, `.NAME.old-PID` the output it is replacing.
+TMP_TAG, OLD_TAG = ".tmp-", ".old-"
+
 
 @contextlib.contextmanager
 def atomic_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
@@ -25,14 +28,14 @@ def atomic_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
     if not force and out.is_dir() and any(out.iterdir()):
         raise PocketbertError(f"output dir {out} already exists; pass --force to replace it or choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_TAG}", dir=out.parent))
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        old = out.with_name(f".{out.name}{OLD_TAG}{os.getpid()}")
         os.replace(out, old)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
@@ -45,7 +48,7 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator:
     """Open a temporary file beside `path`; it becomes `path` only when the block finishes without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_TAG}", dir=path.parent)
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
@@ -63,3 +66,12 @@ def write_json(path: Path, obj, indent: int = 2) -> None:
     with atomic_file(path) as fh:
         json.dump(obj, fh, indent=indent, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
+
+
+def leftover_temporaries(parent: Path) -> list[Path]:
+    """The temporaries of atomic_output_dir / atomic_file in `parent`: an exception removes them, but a killed process
+    (SIGKILL, a closed session) leaves them. Only the caller knows whether no other process is writing them."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        return []
+    return sorted(d for d in parent.iterdir() if d.name.startswith(".") and (TMP_TAG in d.name or OLD_TAG in d.name))
