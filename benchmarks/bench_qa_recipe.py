@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from pocketbert.core.atomic import write_json
+from pocketbert.core.errors import PocketbertError
 from pocketbert.core.squad import write_squad_subset
 from pocketbert.qa_models import CPU_PROFILE, DEFAULT_DATA
 
@@ -46,20 +47,33 @@ def wait_ok(proc: subprocess.Popen, what: str) -> None:
         sys.exit(f"{what} failed (exit {proc.returncode}); see its log")
 
 
+def arm(text: str) -> tuple[float, float]:
+    """ALPHA_KD,T -> (alpha_kd, temperature), checked the way `finetune qa` checks them."""
+    try:
+        a, t = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T (e.g. 1,4)") from None
+    if not (0 <= a <= 1 and t > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1] and T > 0")
+    return a, t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=Path("build/qa-recipe"))
-    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T",
+    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T", type=arm,
                     help="a student recipe: soft-target weight and temperature, e.g. 1,4 (repeat)")
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each")
     args = ap.parse_args()
-    arms = [tuple(float(x) for x in a.split(",")) for a in args.arm]
+    arms = args.arm
     p, out = CPU_PROFILE, args.out
-    out.mkdir(parents=True, exist_ok=True)
     train, dev = out / "train16.json", out / "dev4.json"
-    write_squad_subset(args.data, train, 0, DEV_TRAIN_ARTICLES)
-    write_squad_subset(args.data, dev, DEV_TRAIN_ARTICLES, DEV_EVAL_ARTICLES)
+    try:
+        write_squad_subset(args.data, train, 0, DEV_TRAIN_ARTICLES)
+        write_squad_subset(args.data, dev, DEV_TRAIN_ARTICLES, DEV_EVAL_ARTICLES)
+    except PocketbertError as exc:  # missing or too-short --data: one line, before any training
+        sys.exit(f"Error: {exc}")
     common = ["--train", str(train), "--eval", str(dev), "--batch-size",
               str(p.batch_size), "--max-len", str(p.max_len), "--doc-stride", str(p.doc_stride), "--device", "cpu"]
     teacher, init = out / "teacher16", out / "init16"
