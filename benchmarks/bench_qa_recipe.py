@@ -1,10 +1,11 @@
 """Student recipes of `qa-models` compared on a dev split that the reported articles never enter.
 
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 0.5,2 --arm 1,1 --arm 1,2 --arm 1,4
+    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4 --arm 1,4,6   # 6 student epochs
 
 A teacher is fine-tuned on SQuAD articles 1-16 only (the CPU profile's teacher recipe), its 3-layer copy is made
-(`init-student --layers auto`), and each arm (alpha_kd,temperature) task-distills that copy with the CPU profile's
-student recipe (4 epochs), scored on articles 17-20; articles 21-24, which `make qa-models` reports on, are never
+(`init-student --layers auto`), and each arm (alpha_kd,temperature[,epochs]) task-distills that copy with the CPU
+profile's student recipe (its epochs unless the arm names them), scored on articles 17-20; articles 21-24, which `make qa-models` reports on, are never
 read. Arms run `--parallel` at a time with one thread each (side by side, so a noisy box slows them alike). Every
 model dir is kept: a re-run skips the teacher, the copy and every finished arm (an interrupted arm starts over).
 Prints EM/F1 per arm and its share of the teacher's F1; writes OUT/results.json.
@@ -47,23 +48,32 @@ def wait_ok(proc: subprocess.Popen, what: str) -> None:
         sys.exit(f"{what} failed (exit {proc.returncode}); see its log")
 
 
-def arm(text: str) -> tuple[float, float]:
-    """ALPHA_KD,T -> (alpha_kd, temperature), checked the way `finetune qa` checks them."""
+def arm(text: str) -> tuple[float, float, float]:
+    """ALPHA_KD,T[,EPOCHS] -> (alpha_kd, temperature, epochs), checked the way `finetune qa` checks them."""
     try:
-        a, t = (float(x) for x in text.split(","))
+        a, t, *rest = (float(x) for x in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T (e.g. 1,4)") from None
-    if not (0 <= a <= 1 and t > 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1] and T > 0")
-    return a, t
+        rest = [0.0, 0.0]  # not numbers: the message below
+    if len(rest) > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS] (e.g. 1,4 or 1,4,6)")
+    epochs = rest[0] if rest else CPU_PROFILE.epochs_of("student")
+    if not (0 <= a <= 1 and t > 0 and epochs > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T and EPOCHS > 0")
+    return a, t, epochs
+
+
+def arm_name(a: float, t: float, epochs: float) -> str:
+    """student-a1-T4 (the profile's epochs; the names of earlier runs) or student-a1-T4-e6."""
+    return f"student-a{a:g}-T{t:g}" + ("" if epochs == CPU_PROFILE.epochs_of("student") else f"-e{epochs:g}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=Path("build/qa-recipe"))
-    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T", type=arm,
-                    help="a student recipe: soft-target weight and temperature, e.g. 1,4 (repeat)")
+    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T[,EPOCHS]", type=arm,
+                    help="a student recipe: soft-target weight, temperature and optionally epochs, e.g. 1,4 or "
+                         "1,4,6 (repeat)")
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each")
     args = ap.parse_args()
     arms = args.arm
@@ -85,29 +95,30 @@ def main() -> None:
     if not (init / "config.json").is_file():
         wait_ok(pocketbert("init-student", "--teacher", str(teacher), "--out", str(init), "--layers", "auto",
                            "--sample-data", str(train), "--force", log=out / "init16.log"), "init-student")
-    todo = [(a, t) for a, t in arms if not finished(out / f"student-a{a:g}-T{t:g}")]
+    todo = [r for r in arms if not finished(out / arm_name(*r))]
     for start in range(0, len(todo), args.parallel):
         running = []
-        for a, t in todo[start : start + args.parallel]:
-            name = f"student-a{a:g}-T{t:g}"
+        for a, t, epochs in todo[start : start + args.parallel]:
+            name = arm_name(a, t, epochs)
             print(f"training {name} (log {out / (name + '.log')})", flush=True)
             running.append((name, pocketbert("finetune", "qa", "--model", str(init), "--teacher", str(teacher),
-                                             *common, "--epochs", f"{p.epochs_of('student'):g}", "--lr",
+                                             *common, "--epochs", f"{epochs:g}", "--lr",
                                              f"{p.lr_student:g}", "--alpha-kd", f"{a:g}", "--temperature", f"{t:g}",
                                              "--out", str(out / name), "--force", log=out / f"{name}.log",
                                              threads=1)))
         for name, proc in running:
             wait_ok(proc, name)
     t_res = finished(teacher)
-    rows = [{"alpha_kd": a, "temperature": t, **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
+    rows = [{"alpha_kd": a, "temperature": t, "epochs": e,
+             **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
              "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
-            for a, t in arms if (r := finished(out / f"student-a{a:g}-T{t:g}"))]
+            for a, t, e in arms if (r := finished(out / arm_name(a, t, e)))]
     write_json(out / "results.json", {"teacher": {k: t_res[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                                       "students": rows})
     print(f"teacher (articles 1-{DEV_TRAIN_ARTICLES}): EM {t_res['eval_exact_match']:.2f}  F1 {t_res['eval_f1']:.2f}"
           f"  ({t_res['eval_n']} dev questions)")
     for r in rows:
-        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}: EM {r['eval_exact_match']:.2f}  "
+        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs: EM {r['eval_exact_match']:.2f}  "
               f"F1 {r['eval_f1']:.2f}  ({100 * r['share_of_teacher_f1']:.1f}% of the teacher)")
 
 

@@ -47,6 +47,9 @@ TEACHER_OUTPUTS = ("start_logits", "end_logits", "logits")
 LOG_EVERY_S = 60.0
 # Every fine-tuned dir carries its results; `--force` replaces only such dirs (pocketbert.core.outputs).
 MARKER = Marker("finetune", "eval_results.json", ("task", "train_examples"))
+# QA with --eval: each eval question's answer text by id (Hugging Face run_qa.py's eval_predictions.json), so two
+# models' answers can be compared question by question (qa-models' interval of the student's share).
+PREDICTIONS_FILE = "eval_predictions.json"
 
 
 @dataclass
@@ -70,6 +73,11 @@ class TrainConfig:
     # epoch (the teacher is frozen and in eval mode, so they are the same each epoch): ~40% of a 3-layer student's
     # step is the 6-layer teacher's forward. Off with the hidden-state term, which needs the teacher's hidden states.
     cache_teacher: bool = True
+    # Training checkpoints in OUT.training/ (finetune_resume.py) for --resume: every N optimizer steps, or with
+    # checkpoint_every 0 after every checkpoint_minutes of training (a step's cost varies ~3x between models, so
+    # time is the default); both 0: none. They do not change the trajectory, so a resume may change them.
+    checkpoint_every: int = 0
+    checkpoint_minutes: float = 10.0
 
     @classmethod
     def from_kwargs(cls, kw: dict) -> "TrainConfig":
@@ -260,9 +268,26 @@ def teacher_outputs(teacher, cache: dict[str, torch.Tensor] | None, idx: torch.T
         return teacher(**forward_inputs(teacher, batch), output_hidden_states=hidden_states)
 
 
-def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, desc: str = "finetune") -> dict:
-    """AdamW + linear warmup/decay over shuffled batches, grad accumulation, max_steps; returns training stats."""
+def _checkpoint_due(cfg: TrainConfig, step: int, since_s: float, last: bool) -> bool:
+    if last:
+        return False  # OUT itself is written next
+    if cfg.checkpoint_every:
+        return step % cfg.checkpoint_every == 0
+    return cfg.checkpoint_minutes > 0 and since_s >= cfg.checkpoint_minutes * 60
+
+
+def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, desc: str = "finetune",
+               checkpoints=None, resume_state: dict | None = None, stop_after_step: int | None = None) -> dict:
+    """AdamW + linear warmup/decay over shuffled batches, grad accumulation, max_steps; returns training stats.
+
+    With `checkpoints` (finetune_resume.RunCheckpoints) the state is checkpointed after optimizer steps
+    (TrainConfig.checkpoint_every / checkpoint_minutes); `resume_state` (a checkpoint of the same run,
+    finetune_resume.load) continues it so that the result equals the uninterrupted run's. `stop_after_step` (tests) dies after that step's checkpoint.
+    """
     from tqdm.auto import tqdm
+
+    from pocketbert.distill import checkpoint as ckpt
+    from pocketbert.distill import finetune_resume
 
     device = pick_device(cfg.device)
     model.to(device).train()
@@ -280,8 +305,18 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     optim = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
     sched = linear_warmup_decay(optim, int(cfg.warmup * total_steps), total_steps, first_step_at_zero=True)
     gen = torch.Generator().manual_seed(cfg.seed)
-    step = micro = 0
+    step = micro = counted = 0
     sums = {"loss": 0.0, "ce": 0.0, "kd": 0.0, "hidden": 0.0}
+    epoch_gen, taken = gen.get_state(), 0  # the sampler position: generator state at the epoch's start, batches taken
+    if resume_state is not None:
+        model.load_state_dict(resume_state["model"])
+        optim.load_state_dict(resume_state["optimizer"])
+        sched.load_state_dict(resume_state["scheduler"])
+        epoch_gen, taken = resume_state["sampler"]["epoch_generator"], int(resume_state["sampler"]["taken"])
+        step = int(resume_state["step"])
+        micro = step * cfg.grad_accum  # a checkpoint is taken right after an optimizer step
+        counted = int(resume_state["counted"])
+        sums = {k: float(v) for k, v in resume_state["sums"].items()}
     use_hidden = teacher is not None and cfg.alpha_hidden > 0
     pairs = hidden_pairs(teacher.config.num_hidden_layers, model.config.num_hidden_layers) if use_hidden else []
     cache = None
@@ -293,12 +328,18 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
         if sys.stderr is not None and not sys.stderr.isatty():
             print(f"{desc}: teacher logits of {n} rows computed once in {duration(time.perf_counter() - t0)}",
                   file=sys.stderr, flush=True)
-    counted = 0
-    bar = tqdm(total=total_steps, desc=desc, unit="step", disable=None)
-    started = last_line = time.perf_counter()
+    if resume_state is not None:  # after the cache: its forwards draw no random numbers, but keep the order anyway
+        ckpt.set_rng_state(resume_state["rng"])
+        print(f"{desc}: resumed at step {step}/{total_steps}", file=sys.stderr, flush=True)
+    bar = tqdm(total=total_steps, initial=step, desc=desc, unit="step", disable=None)
+    started = last_line = last_ckpt = time.perf_counter()
+    first_step = step
     lengths = tensors["attention_mask"].sum(1) if "attention_mask" in tensors else torch.ones(n)  # (n,)
     while step < total_steps:
-        for idx in epoch_batches(lengths, cfg.batch_size, gen, cfg.group_by_length):
+        gen.set_state(epoch_gen)
+        batches = epoch_batches(lengths, cfg.batch_size, gen, cfg.group_by_length)
+        for idx in batches[taken:]:
+            taken += 1
             batch = trim_padding({k: v[idx] for k, v in tensors.items()})
             batch = {k: v.to(device) for k, v in batch.items()}
             out = model(**forward_inputs(model, batch), output_hidden_states=use_hidden)
@@ -324,14 +365,23 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
                 bar.update(1)
                 bar.set_postfix(loss=f"{sums['loss'] / counted:.3f}")
                 now = time.perf_counter()
+                if checkpoints is not None and _checkpoint_due(cfg, step, now - last_ckpt, step >= total_steps):
+                    checkpoints.save(step, {
+                        "model": model.state_dict(), "optimizer": optim.state_dict(), "scheduler": sched.state_dict(),
+                        "sampler": {"epoch_generator": epoch_gen, "taken": taken}, "counted": counted, "sums": sums})
+                    last_ckpt = now
+                if stop_after_step is not None and step == stop_after_step:
+                    raise finetune_resume.FinetuneInterrupted(f"stopped after step {step} as asked")
                 if bar.disable and (now - last_line >= LOG_EVERY_S or step == total_steps):
-                    per_step = (now - started) / step
+                    per_step = (now - started) / (step - first_step)
                     print(f"{desc}: step {step}/{total_steps}, loss {sums['loss'] / counted:.3f}, "
                           f"{per_step:.2f} s/step, ETA {duration(per_step * (total_steps - step))}",
                           file=sys.stderr, flush=True)
                     last_line = now
                 if step >= total_steps:
                     break
+        else:  # the epoch is used up: the next one starts from the generator's state now
+            epoch_gen, taken = gen.get_state(), 0
     bar.close()
     model.eval()
     stats = {"train_steps": step, "train_features": n, "train_loss": sums["loss"] / max(counted, 1),
@@ -344,15 +394,36 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     return stats
 
 
+def _train(out: Path, cfg: TrainConfig, task: str, tensors: dict, student, t_model, loss_fn, lengths: dict,
+           resume: str, resuming: bool, stop_after_step: int | None) -> dict:
+    """train_loop with OUT's checkpoints: continued from the newest when `resuming` and it is this run."""
+    from pocketbert.distill import finetune_resume
+
+    fp = finetune_resume.fingerprint(cfg, task, tensors, student, t_model, lengths)
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    state = finetune_resume.load(out, fp, strict=resume == finetune_resume.RESUME, say=say) if resuming else None
+    checkpoints = finetune_resume.RunCheckpoints(out, fp, resumed=state is not None)
+    return train_loop(student, tensors, cfg, loss_fn, t_model, desc=f"finetune {task}", checkpoints=checkpoints,
+                      resume_state=state, stop_after_step=stop_after_step)
+
+
 def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path, cfg: TrainConfig,
                 teacher: str | None = None, force: bool = False, max_len: int = DEFAULT_MAX_LEN,
-                doc_stride: int = DEFAULT_DOC_STRIDE, max_query_len: int = DEFAULT_MAX_QUERY_LEN) -> dict:
-    """Fine-tune `model` on SQuAD JSON; save an AutoModelForQuestionAnswering dir + eval_results.json to `out`."""
+                doc_stride: int = DEFAULT_DOC_STRIDE, max_query_len: int = DEFAULT_MAX_QUERY_LEN,
+                resume: str = "fresh", stop_after_step: int | None = None) -> dict:
+    """Fine-tune `model` on SQuAD JSON; save an AutoModelForQuestionAnswering dir + eval_results.json to `out`.
+
+    resume: "fresh" (an interrupted run's checkpoints refused unless force), "resume" (continue them; another run's
+    refused) or "if-same" (continue them when they are this run's, else start over: qa-models' steps).
+    """
     from transformers import AutoModelForQuestionAnswering
 
-    from pocketbert.distill.evaluate import qa_scores
+    from pocketbert.distill import finetune_resume
+    from pocketbert.core.squad import squad_metrics
+    from pocketbert.distill.evaluate import qa_predictions
 
-    force = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
+    replacing = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
+    resuming = finetune_resume.prepare(Path(out), resume, force)
     check_max_len(max_len, model, teacher)
     train = read_squad(train_file, cfg.limit_train)
     dev = read_squad(eval_file, cfg.limit_eval) if eval_file else None
@@ -365,31 +436,41 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
     tensors = qa_train_features(tokenizer, train, max_len, doc_stride, max_query_len)
     student = load_model(AutoModelForQuestionAnswering, model)
     t_model = load_model(AutoModelForQuestionAnswering, teacher, what="teacher") if teacher else None
-    with atomic_output_dir(Path(out), force=force) as tmp:
+    with atomic_output_dir(Path(out), force=replacing) as tmp:
         results = {"task": "qa", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
                    "train_examples": len(train)}
-        results.update(train_loop(student, tensors, cfg, qa_losses, t_model, desc="finetune qa"))
+        results.update(_train(Path(out), cfg, "qa", tensors, student, t_model, qa_losses,
+                              {"max_len": max_len, "doc_stride": doc_stride, "max_query_len": max_query_len},
+                              resume, resuming, stop_after_step))
         if dev is not None:
-            results.update({f"eval_{k}": v for k, v in qa_scores(student, tokenizer, dev, max_len=max_len,
-                                                                 doc_stride=doc_stride, max_query_len=max_query_len,
-                                                                 device=pick_device(cfg.device)).items()})
+            predictions = qa_predictions(student, tokenizer, dev, max_len=max_len, doc_stride=doc_stride,
+                                         max_query_len=max_query_len, device=pick_device(cfg.device))
+            results.update({f"eval_{k}": v for k, v in squad_metrics(dev, predictions).items()})
+            write_json(tmp / PREDICTIONS_FILE, predictions)
         student.to("cpu").save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp)
         write_json(tmp / MARKER.file, results)
+    finetune_resume.finish(Path(out))
     return results
 
 
 # --------------------------------------------------------------------------------------------------------------- cls
 def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path, cfg: TrainConfig,
-                 teacher: str | None = None, force: bool = False, max_len: int = 128) -> dict:
-    """Fine-tune `model` on a GLUE-style TSV; save an AutoModelForSequenceClassification dir + eval_results.json."""
+                 teacher: str | None = None, force: bool = False, max_len: int = 128, resume: str = "fresh",
+                 stop_after_step: int | None = None) -> dict:
+    """Fine-tune `model` on a GLUE-style TSV; save an AutoModelForSequenceClassification dir + eval_results.json.
+
+    resume: as finetune_qa's.
+    """
     from transformers import AutoModelForSequenceClassification
 
     from pocketbert.core.datasets_io import read_cls_tsv
+    from pocketbert.distill import finetune_resume
     from pocketbert.distill.evaluate import cls_scores
 
-    force = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
+    replacing = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
+    resuming = finetune_resume.prepare(Path(out), resume, force)
     check_max_len(max_len, model, teacher)
     train = read_cls_tsv(train_file, cfg.limit_train)
     dev = read_cls_tsv(eval_file, cfg.limit_eval) if eval_file else None
@@ -410,15 +491,17 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
     tensors["labels"] = torch.tensor(train.labels)
     student = load_model(AutoModelForSequenceClassification, model, num_labels=num_labels)
     t_model = load_model(AutoModelForSequenceClassification, teacher, what="teacher") if teacher else None
-    with atomic_output_dir(Path(out), force=force) as tmp:
+    with atomic_output_dir(Path(out), force=replacing) as tmp:
         results = {"task": "cls", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
                    "train_examples": len(train.labels), "num_labels": num_labels}
-        results.update(train_loop(student, tensors, cfg, cls_losses, t_model, desc="finetune cls"))
+        results.update(_train(Path(out), cfg, "cls", tensors, student, t_model, cls_losses, {"max_len": max_len},
+                              resume, resuming, stop_after_step))
         if dev is not None:
             results.update({f"eval_{k}": v for k, v in cls_scores(student, tokenizer, dev, max_len=max_len,
                                                                   device=pick_device(cfg.device)).items()})
         student.to("cpu").save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp)
         write_json(tmp / MARKER.file, results)
+    finetune_resume.finish(Path(out))
     return results

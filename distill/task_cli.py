@@ -4,6 +4,7 @@ Heavy imports (torch, transformers) happen inside the commands so `pocketbert --
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +42,38 @@ def _common_train_options(fn):
         click.option("--limit-train", default=None, type=click.IntRange(min=1), help="use only the first N training examples"),
         click.option("--limit-eval", default=None, type=click.IntRange(min=1), help="evaluate only the first N examples"),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps"),
+        click.option("--resume", is_flag=True, help="continue the interrupted run of this --out from its newest "
+                                                    "checkpoint (in OUT.training/), bit for bit"),
+        click.option("--checkpoint-every", default=0, show_default=True, type=click.IntRange(min=0),
+                     help="checkpoint every N optimizer steps (0: by time, --checkpoint-minutes)"),
+        click.option("--checkpoint-minutes", default=10.0, show_default=True, type=click.FloatRange(min=0),
+                     help="with --checkpoint-every 0: checkpoint after this many minutes of training (0: never)"),
+        click.option("--stop-after-step", type=click.IntRange(min=1), default=None, hidden=True,
+                     help="testing: die right after step N (after its checkpoint), as if killed"),
     ]
     for opt in reversed(options):
         fn = opt(fn)
     return fn
+
+
+def _resume_mode(kw: dict) -> str:
+    from pocketbert.distill.finetune_resume import FRESH, RESUME
+
+    if kw["resume"] and kw["force"]:
+        raise click.UsageError("--resume continues a run and --force starts it over: pass one of them")
+    return RESUME if kw["resume"] else FRESH
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """The injected stop (--stop-after-step) ends like a kill after a checkpoint: one line and exit status 3."""
+    from pocketbert.distill.finetune_resume import FinetuneInterrupted
+
+    try:
+        yield
+    except FinetuneInterrupted as exc:
+        click.echo(f"interrupted: {exc}; continue with --resume", err=True)
+        raise SystemExit(3) from exc
 
 
 @click.group("finetune")
@@ -67,9 +96,11 @@ def finetune_qa_cmd(**kw) -> None:
     from pocketbert.distill.finetune import TrainConfig, finetune_qa
 
     cfg = TrainConfig.from_kwargs(kw)
-    results = finetune_qa(kw["model"], kw["train_file"], kw["eval_file"], kw["out"], cfg, teacher=kw["teacher"],
-                          force=kw["force"], max_len=kw["max_len"], doc_stride=kw["doc_stride"],
-                          max_query_len=kw["max_query_len"])
+    with _interruptible():
+        results = finetune_qa(kw["model"], kw["train_file"], kw["eval_file"], kw["out"], cfg, teacher=kw["teacher"],
+                              force=kw["force"], max_len=kw["max_len"], doc_stride=kw["doc_stride"],
+                              max_query_len=kw["max_query_len"], resume=_resume_mode(kw),
+                              stop_after_step=kw["stop_after_step"])
     _print_results(f"finetune qa -> {kw['out']}", results)
 
 
@@ -86,8 +117,10 @@ def finetune_cls_cmd(**kw) -> None:
     from pocketbert.distill.finetune import TrainConfig, finetune_cls
 
     cfg = TrainConfig.from_kwargs(kw)
-    results = finetune_cls(kw["model"], kw["train_file"], kw["eval_file"], kw["out"], cfg, teacher=kw["teacher"],
-                           force=kw["force"], max_len=kw["max_len"])
+    with _interruptible():
+        results = finetune_cls(kw["model"], kw["train_file"], kw["eval_file"], kw["out"], cfg, teacher=kw["teacher"],
+                               force=kw["force"], max_len=kw["max_len"], resume=_resume_mode(kw),
+                               stop_after_step=kw["stop_after_step"])
     _print_results(f"finetune cls -> {kw['out']}", results)
 
 

@@ -27,6 +27,7 @@ import click
 
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.registry import PARITY_SAMPLES
+from pocketbert.core.squad import SHARE_LEVEL
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "squad" / "dev-v1.1-part1.json"
@@ -214,12 +215,14 @@ def _train_config(plan: Plan, role: str):
 
 def _finetune(plan: Plan, model: str, role: str, teacher: str | None) -> dict:
     from pocketbert.distill.finetune import finetune_qa
+    from pocketbert.distill.finetune_resume import RESUME_IF_SAME
 
     p = plan.profile
-    # force: a marker-less dir is what an interrupted earlier attempt left; it is replaced atomically.
+    # force: a marker-less dir is what an interrupted earlier attempt left; it is replaced atomically. A killed
+    # fine-tuning left checkpoints in models/ROLE.training/: continued when they are of this very run.
     res = finetune_qa(model, plan.train_file, plan.eval_file, plan.model_dir(role), _train_config(plan, role),
                       teacher=teacher, force=True, max_len=p.max_len, doc_stride=p.doc_stride,
-                      max_query_len=p.max_query_len)
+                      max_query_len=p.max_query_len, resume=RESUME_IF_SAME)
     keys = ("eval_exact_match", "eval_f1", "eval_n", "train_steps", "train_features", "train_loss", "train_examples",
             "alpha_kd", "alpha_hidden", "train_hidden_loss") + (("temperature",) if res.get("alpha_kd") else ())
     return {k: res[k] for k in keys if k in res}  # the temperature only where there are soft targets (not the teacher)
@@ -519,10 +522,27 @@ def _run_steps(plan: Plan, echo, models_only: bool = False) -> dict:
     return summary
 
 
+def retention_interval(plan: Plan) -> list[float] | None:
+    """The paired-bootstrap interval of the student's share of the teacher's F1 over the eval questions, from the
+    answers each fine-tuning saved (None for model dirs trained before they were saved)."""
+    from pocketbert.core.squad import f1_share_interval, read_squad
+    from pocketbert.distill.finetune import PREDICTIONS_FILE
+
+    files = [plan.model_dir(role) / PREDICTIONS_FILE for role in ("student", "teacher")]
+    if not all(f.is_file() for f in files) or not plan.eval_file.is_file():
+        return None
+    try:
+        student, teacher = (json.loads(f.read_text(encoding="utf-8")) for f in files)
+    except (OSError, ValueError):  # not readable as the JSON finetune writes: no interval rather than no summary
+        return None
+    return list(f1_share_interval(read_squad(plan.eval_file, plan.profile.limit_eval), student, teacher))
+
+
 def summarize(plan: Plan, done: dict[str, dict]) -> dict:
     """Teacher and student EM/F1 on the eval articles, the student's share of the teacher, artifacts, targets."""
     t, s = done.get("teacher", {}), done.get("student", {})
     retention = s["eval_f1"] / t["eval_f1"] if t.get("eval_f1") and s.get("eval_f1") is not None else None
+    interval = retention_interval(plan) if retention is not None else None
     artifacts = {f"{role}-{suffix}": done.get(f"convert-{role}-{suffix}") for role in ROLES for suffix, _, _ in ARTIFACTS}
     return {
         "settings": plan.settings(),
@@ -533,6 +553,8 @@ def summarize(plan: Plan, done: dict[str, dict]) -> dict:
                     "teacher copied, span head included (not general-distilled)",
                     "dir": str(plan.model_dir("student")), **s},
         "f1_retention": retention,
+        # SHARE_LEVEL interval of the share over resampled eval questions (None: a model dir without predictions)
+        "f1_retention_interval": interval,
         "targets": {"teacher_f1": TARGET_TEACHER_F1, "retention": TARGET_RETENTION, "paper_retention": PAPER_RETENTION,
                     "teacher_f1_met": bool(t.get("eval_f1") is not None and t["eval_f1"] >= TARGET_TEACHER_F1),
                     "retention_met": bool(retention is not None and retention >= TARGET_RETENTION)},
@@ -553,7 +575,10 @@ def print_summary(summary: dict, echo=click.echo) -> None:
     echo(f"  student (3 layers, {recipe}, {s.get('train_steps', '?')} steps): EM {s.get('eval_exact_match', float('nan')):.2f}  F1 {s.get('eval_f1', float('nan')):.2f}")
     if summary["f1_retention"] is not None:
         met = "met" if summary["targets"]["retention_met"] else "NOT met"
-        echo(f"  student / teacher F1: {summary['f1_retention']:.2%} (target {TARGET_RETENTION:.0%}: {met}; "
+        lo_hi = summary.get("f1_retention_interval")
+        spread = "" if not lo_hi else (f", {SHARE_LEVEL:.0%} interval over resampled questions "
+                                      f"{lo_hi[0]:.1%}-{lo_hi[1]:.1%}")
+        echo(f"  student / teacher F1: {summary['f1_retention']:.2%} (target {TARGET_RETENTION:.0%}: {met}{spread}; "
              f"the paper's DistilBERT (D): {PAPER_RETENTION:.0%})")
     evaluated = ((summary.get("artifact_accuracy") or {}).get("artifacts") or {})
     for name, art in summary["artifacts"].items():
@@ -563,7 +588,7 @@ def print_summary(summary: dict, echo=click.echo) -> None:
             f1 = (f"  F1 {ev['f1']:.2f} (PyTorch on the same windows {ev['source_f1']:.2f}, same span "
                   f"{ev['agreement']:.1%})") if ev.get("f1") is not None and ev.get("source_f1") is not None else ""
             size = "       -   " if art.get("file_size_bytes") is None else f"{art['file_size_bytes'] / 1e6:8.1f} MB"
-            echo(f"  {name:<22} {size}  parity {art['parity']:<9} "
+            echo(f"  {name:<28} {size}  parity {art['parity']:<9} "
                  f"agreement {agree}{f1}")
 
 

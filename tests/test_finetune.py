@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from pocketbert.cli import cli
-from pocketbert.core.squad import read_squad
+from pocketbert.core.squad import read_squad, squad_metrics
 from pocketbert.distill.evaluate import qa_scores
 from pocketbert.distill.finetune import hidden_loss, hidden_pairs, kd_loss, qa_losses
 
@@ -69,6 +69,9 @@ def test_finetune_qa_improves_f1_and_writes_a_qa_dir(tiny_models, tmp_path):
     assert results["train_steps"] == 60
     assert json.loads((out / "config.json").read_text())["architectures"] == ["DistilBertForQuestionAnswering"]
     assert (out / "vocab.txt").is_file()  # the model-dir contract: apps and converters read vocab.txt
+    answers = json.loads((out / "eval_predictions.json").read_text())  # each question's answer, as HF's run_qa saves
+    assert sorted(answers) == sorted(ex.id for ex in examples)
+    assert squad_metrics(examples, answers)["f1"] == pytest.approx(results["eval_f1"])
     again = run(["evaluate", "qa", "--model", str(out), "--data", str(data), "--max-len", "64", "--doc-stride", "16",
                  "--out", str(tmp_path / "r.json")])
     assert again.exit_code == 0, again.output

@@ -192,6 +192,40 @@ def record_steps(monkeypatch, student_f1: float = 50.0) -> list[str]:
     return calls
 
 
+def test_the_summary_gives_the_interval_of_the_students_share_from_the_saved_answers(tiny_models, tmp_path,
+                                                                                      monkeypatch):
+    """Each fine-tuning saves its eval answers (finetune.PREDICTIONS_FILE); the summary turns the two models' answers
+    into a paired-bootstrap interval of the student's share, which says whether the 90% bar holds beyond noise."""
+    from pocketbert.core.squad import read_squad, squad_metrics
+    from pocketbert.distill.finetune import PREDICTIONS_FILE
+
+    teacher = tiny_models("bert", "mlm", layers=6)
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    record_steps(monkeypatch)
+
+    def answering(role, right):  # writes the model dir's answers: right on the first `right` questions
+        def step(plan):
+            exs = read_squad(plan.eval_file)
+            preds = {ex.id: ex.answers[0] if i < right else "no" for i, ex in enumerate(exs)}
+            plan.model_dir(role).mkdir(parents=True, exist_ok=True)
+            (plan.model_dir(role) / PREDICTIONS_FILE).write_text(json.dumps(preds))
+            return {f"eval_{k}": v for k, v in squad_metrics(exs, preds).items()}
+        return step
+
+    monkeypatch.setattr(qa_models, "step_teacher", answering("teacher", 2))
+    monkeypatch.setattr(qa_models, "step_student", answering("student", 1))
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    lo, hi = summary["f1_retention_interval"]
+    assert summary["f1_retention"] == pytest.approx(0.5) and lo < 0.5 < hi  # 2 questions: a wide interval
+    assert "95% interval over resampled questions" in res.output
+    (out / "models" / "teacher" / PREDICTIONS_FILE).unlink()  # a model dir from before answers were saved
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
+    assert res.exit_code == 0 and json.loads((out / "summary.json").read_text())["f1_retention_interval"] is None
+
+
 def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, monkeypatch):
     """The general-distilled student comes after the teacher: swapping it must not re-train the teacher."""
     teacher = tiny_models("bert", "mlm", layers=6)

@@ -59,3 +59,24 @@ def test_reader_keeps_all_answers_and_validates(tmp_path):
     path.write_text("{not json")
     with pytest.raises(PocketbertError, match="not valid JSON"):
         read_squad(path)
+
+
+def test_the_share_interval_brackets_the_share_and_narrows_with_more_questions():
+    from pocketbert.core.squad import f1_share_interval, question_f1
+
+    def questions(n):
+        return [QAExample(id=f"q{i}", question="?", context="x", answers=[f"answer {i}"]) for i in range(n)]
+
+    def answers(exs, right_every):  # right on every `right_every`-th question, wrong elsewhere
+        return {ex.id: (ex.answers[0] if i % right_every == 0 else "nothing") for i, ex in enumerate(exs)}
+
+    few, many = questions(40), questions(4000)
+    assert question_f1(few[:3], {"q0": "answer 0", "q1": "answer"}) == [1.0, pytest.approx(2 / 3), 0.0]
+    widths = []
+    for exs in (few, many):
+        teacher, student = answers(exs, 1), answers(exs, 2)  # the student answers half of what the teacher does
+        lo, hi = f1_share_interval(exs, student, teacher)
+        assert lo < 0.5 < hi and 0.3 < lo and hi < 0.7
+        widths.append(hi - lo)
+    assert widths[1] < widths[0] / 5  # ~1/sqrt(100) as wide
+    assert f1_share_interval(few, answers(few, 1), answers(few, 1)) == (1.0, 1.0)  # the same answers: exactly 1
