@@ -1,14 +1,16 @@
 """Student recipes of `qa-models` compared on a dev split that the reported articles never enter.
 
-    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 0.5,2 --arm 1,1 --arm 1,2 --arm 1,4
-    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4 --arm 1,4,6   # 6 student epochs
+    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 0.5,2,4 --arm 1,1,4 --arm 1,2,4 --arm 1,4,4
+    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,4 --arm 1,4,6   # 4 vs 6 student epochs
 
 A teacher is fine-tuned on SQuAD articles 1-16 only (the CPU profile's teacher recipe), its 3-layer copy is made
 (`init-student --layers auto`), and each arm (alpha_kd,temperature[,epochs]) task-distills that copy with the CPU
 profile's student recipe (its epochs unless the arm names them), scored on articles 17-20; articles 21-24, which `make qa-models` reports on, are never
 read. Arms run `--parallel` at a time with one thread each (side by side, so a noisy box slows them alike). Every
 model dir is kept: a re-run skips the teacher, the copy and every finished arm (an interrupted arm starts over).
-Prints EM/F1 per arm and its share of the teacher's F1; writes OUT/results.json.
+Prints EM/F1 per arm and its share of the teacher's F1, with paired-bootstrap intervals over the dev questions
+when the models saved their answers (the share's, and each arm's F1 ratio to the first arm's: an arm is better
+than the first only when that interval lies above 1); writes OUT/results.json.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from pathlib import Path
 
 from pocketbert.core.atomic import write_json
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.squad import write_squad_subset
+from pocketbert.core.squad import SHARE_LEVEL, f1_share_interval, read_squad, write_squad_subset
+from pocketbert.distill.finetune import PREDICTIONS_FILE
 from pocketbert.qa_models import CPU_PROFILE, DEFAULT_DATA
 
 DEV_TRAIN_ARTICLES = 16  # articles 1-16 train the teacher and the students ...
@@ -40,6 +43,12 @@ def pocketbert(*args: str, log: Path | None = None, threads: int | None = None) 
 
 def finished(model_dir: Path) -> dict | None:
     path = model_dir / "eval_results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def saved_answers(model_dir: Path) -> dict | None:
+    """The eval answers `finetune qa` saved with the model (finetune.PREDICTIONS_FILE), if it did."""
+    path = model_dir / PREDICTIONS_FILE
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -63,8 +72,8 @@ def arm(text: str) -> tuple[float, float, float]:
 
 
 def arm_name(a: float, t: float, epochs: float) -> str:
-    """student-a1-T4 (the profile's epochs; the names of earlier runs) or student-a1-T4-e6."""
-    return f"student-a{a:g}-T{t:g}" + ("" if epochs == CPU_PROFILE.epochs_of("student") else f"-e{epochs:g}")
+    """student-a1-T4-e6: every setting in the name, so a changed profile default never reuses another arm's dir."""
+    return f"student-a{a:g}-T{t:g}-e{epochs:g}"
 
 
 def main() -> None:
@@ -109,17 +118,36 @@ def main() -> None:
         for name, proc in running:
             wait_ok(proc, name)
     t_res = finished(teacher)
-    rows = [{"alpha_kd": a, "temperature": t, "epochs": e,
-             **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
-             "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
-            for a, t, e in arms if (r := finished(out / arm_name(a, t, e)))]
+    examples, first = read_squad(dev), None
+    rows = []
+    for a, t, e in arms:
+        if not (r := finished(out / arm_name(a, t, e))):
+            continue
+        row = {"alpha_kd": a, "temperature": t, "epochs": e, **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
+               "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
+        if (answers := saved_answers(out / arm_name(a, t, e))) and (t_answers := saved_answers(teacher)):
+            row["share_interval"] = f1_share_interval(examples, answers, t_answers)
+            first = first or (arm_name(a, t, e), answers)
+            if first[0] != arm_name(a, t, e):  # paired: both students answer the same resampled questions
+                row["f1_ratio_to_first_arm"] = r["eval_f1"] / finished(out / first[0])["eval_f1"]
+                row["f1_ratio_to_first_arm_interval"] = f1_share_interval(examples, answers, first[1])
+        rows.append(row)
     write_json(out / "results.json", {"teacher": {k: t_res[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
-                                      "students": rows})
+                                      "students": rows, "interval_level": SHARE_LEVEL})
     print(f"teacher (articles 1-{DEV_TRAIN_ARTICLES}): EM {t_res['eval_exact_match']:.2f}  F1 {t_res['eval_f1']:.2f}"
           f"  ({t_res['eval_n']} dev questions)")
     for r in rows:
-        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs: EM {r['eval_exact_match']:.2f}  "
-              f"F1 {r['eval_f1']:.2f}  ({100 * r['share_of_teacher_f1']:.1f}% of the teacher)")
+        share = f"{100 * r['share_of_teacher_f1']:.1f}% of the teacher"
+        if "share_interval" in r:
+            share += " [{:.1f}-{:.1f}]".format(*(100 * x for x in r["share_interval"]))
+        if "f1_ratio_to_first_arm" in r:
+            share += "; F1 x{:.3f} [{:.3f}-{:.3f}] of the first arm's".format(
+                r["f1_ratio_to_first_arm"], *r["f1_ratio_to_first_arm_interval"])
+        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs: EM "
+              f"{r['eval_exact_match']:.2f}  F1 {r['eval_f1']:.2f}  ({share})")
+    if any("share_interval" in r for r in rows):
+        print(f"[brackets: {SHARE_LEVEL:.0%} intervals over resampled dev questions, paired; arms without saved "
+              "answers have none]")
 
 
 if __name__ == "__main__":
