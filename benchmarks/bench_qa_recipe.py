@@ -5,12 +5,12 @@
 
 A teacher is fine-tuned on SQuAD articles 1-16 only (the CPU profile's teacher recipe), its 3-layer copy is made
 (`init-student --layers auto`), and each arm (alpha_kd,temperature[,epochs]) task-distills that copy with the CPU
-profile's student recipe (its epochs unless the arm names them), scored on articles 17-20; articles 21-24, which `make qa-models` reports on, are never
-read. Arms run `--parallel` at a time with one thread each (side by side, so a noisy box slows them alike). Every
+profile's student recipe (its epochs unless the arm names them), scored on articles 17-20; articles 21-24, which
+`make qa-models` reports on, are never read. Arms run `--parallel` at a time with one thread each (side by side, so a noisy box slows them alike). Every
 model dir is kept: a re-run skips the teacher, the copy and every finished arm (an interrupted arm starts over).
 Prints EM/F1 per arm and its share of the teacher's F1, with paired-bootstrap intervals over the dev questions
-when the models saved their answers (the share's, and each arm's F1 ratio to the first arm's: an arm is better
-than the first only when that interval lies above 1); writes OUT/results.json.
+when the models saved their answers (the share's, and each arm's F1 ratio to the first arm with answers: an arm
+is better than that one only when the interval lies above 1); writes OUT/results.json.
 """
 from __future__ import annotations
 
@@ -129,8 +129,9 @@ def main() -> None:
             row["share_interval"] = f1_share_interval(examples, answers, t_answers)
             first = first or (arm_name(a, t, e), answers)
             if first[0] != arm_name(a, t, e):  # paired: both students answer the same resampled questions
-                row["f1_ratio_to_first_arm"] = r["eval_f1"] / finished(out / first[0])["eval_f1"]
-                row["f1_ratio_to_first_arm_interval"] = f1_share_interval(examples, answers, first[1])
+                row["compared_with"] = first[0]
+                row["f1_ratio"] = r["eval_f1"] / finished(out / first[0])["eval_f1"]
+                row["f1_ratio_interval"] = f1_share_interval(examples, answers, first[1])
         rows.append(row)
     write_json(out / "results.json", {"teacher": {k: t_res[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                                       "students": rows, "interval_level": SHARE_LEVEL})
@@ -140,9 +141,9 @@ def main() -> None:
         share = f"{100 * r['share_of_teacher_f1']:.1f}% of the teacher"
         if "share_interval" in r:
             share += " [{:.1f}-{:.1f}]".format(*(100 * x for x in r["share_interval"]))
-        if "f1_ratio_to_first_arm" in r:
-            share += "; F1 x{:.3f} [{:.3f}-{:.3f}] of the first arm's".format(
-                r["f1_ratio_to_first_arm"], *r["f1_ratio_to_first_arm_interval"])
+        if "f1_ratio" in r:
+            share += "; F1 x{:.3f} [{:.3f}-{:.3f}] of {}'s".format(r["f1_ratio"], *r["f1_ratio_interval"],
+                                                                r["compared_with"])
         print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs: EM "
               f"{r['eval_exact_match']:.2f}  F1 {r['eval_f1']:.2f}  ({share})")
     if any("share_interval" in r for r in rows):
