@@ -60,12 +60,12 @@ def wait_ok(proc: subprocess.Popen, what: str) -> None:
 def arm(text: str) -> tuple[float, float, float]:
     """ALPHA_KD,T[,EPOCHS] -> (alpha_kd, temperature, epochs), checked the way `finetune qa` checks them."""
     try:
-        a, t, *rest = (float(x) for x in text.split(","))
+        numbers = [float(x) for x in text.split(",")]
     except ValueError:
-        rest = [0.0, 0.0]  # not numbers: the message below
-    if len(rest) > 1:
+        numbers = []
+    if len(numbers) not in (2, 3):
         raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS] (e.g. 1,4 or 1,4,6)")
-    epochs = rest[0] if rest else CPU_PROFILE.epochs_of("student")
+    a, t, epochs = numbers if len(numbers) == 3 else (*numbers, CPU_PROFILE.epochs_of("student"))
     if not (0 <= a <= 1 and t > 0 and epochs > 0):
         raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T and EPOCHS > 0")
     return a, t, epochs

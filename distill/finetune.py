@@ -29,8 +29,9 @@ from pocketbert.core.model_io import CLS_HEAD, INPUT_NAMES, QA_HEAD, cls_tensors
 from pocketbert.core.models import load_config, load_model, load_tokenizer, save_tokenizer
 from pocketbert.core.outputs import Marker, check_output_dir
 from pocketbert.core.qa import DEFAULT_DOC_STRIDE, DEFAULT_MAX_LEN, DEFAULT_MAX_QUERY_LEN, make_features
-from pocketbert.core.squad import QAExample, read_squad
-from pocketbert.distill import losses
+from pocketbert.core.squad import QAExample, read_squad, squad_metrics
+from pocketbert.distill import checkpoint as ckpt
+from pocketbert.distill import finetune_resume, losses
 from pocketbert.distill.cpu_linear import use_onednn_linears
 from pocketbert.distill.progress import duration
 from pocketbert.distill.training import linear_warmup_decay, param_groups, seed_everything
@@ -282,12 +283,10 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
 
     With `checkpoints` (finetune_resume.RunCheckpoints) the state is checkpointed after optimizer steps
     (TrainConfig.checkpoint_every / checkpoint_minutes); `resume_state` (a checkpoint of the same run,
-    finetune_resume.load) continues it so that the result equals the uninterrupted run's. `stop_after_step` (tests) dies after that step's checkpoint.
+    finetune_resume.load) continues it so that the result equals the uninterrupted run's. `stop_after_step` (tests)
+    dies after that step's checkpoint.
     """
     from tqdm.auto import tqdm
-
-    from pocketbert.distill import checkpoint as ckpt
-    from pocketbert.distill import finetune_resume
 
     device = pick_device(cfg.device)
     model.to(device).train()
@@ -397,8 +396,6 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
 def _train(out: Path, cfg: TrainConfig, task: str, tensors: dict, student, t_model, loss_fn, lengths: dict,
            resume: str, resuming: bool, stop_after_step: int | None) -> dict:
     """train_loop with OUT's checkpoints: continued from the newest when `resuming` and it is this run."""
-    from pocketbert.distill import finetune_resume
-
     fp = finetune_resume.fingerprint(cfg, task, tensors, student, t_model, lengths)
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     state = finetune_resume.load(out, fp, strict=resume == finetune_resume.RESUME, say=say) if resuming else None
@@ -418,8 +415,6 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
     """
     from transformers import AutoModelForQuestionAnswering
 
-    from pocketbert.distill import finetune_resume
-    from pocketbert.core.squad import squad_metrics
     from pocketbert.distill.evaluate import qa_predictions
 
     replacing = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
@@ -466,7 +461,6 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
     from transformers import AutoModelForSequenceClassification
 
     from pocketbert.core.datasets_io import read_cls_tsv
-    from pocketbert.distill import finetune_resume
     from pocketbert.distill.evaluate import cls_scores
 
     replacing = check_output_dir(Path(out), force, MARKER, inputs=[model, teacher, train_file, eval_file])
