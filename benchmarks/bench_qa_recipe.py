@@ -2,11 +2,14 @@
 
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 0.5,2,4 --arm 1,1,4 --arm 1,2,4 --arm 1,4,4
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,4 --arm 1,4,6   # 4 vs 6 student epochs
+    python benchmarks/bench_qa_recipe.py --device cuda --out build/qa-recipe-cuda --arm 0.5,2 --arm 1,4,6
 
-A teacher is fine-tuned on SQuAD articles 1-16 only (the CPU profile's teacher recipe), its 3-layer copy is made
-(`init-student --layers auto`), and each arm (alpha_kd,temperature[,epochs]) task-distills that copy with the CPU
+A teacher is fine-tuned on SQuAD articles 1-16 only (the profile's teacher recipe: `--device cpu` the CPU profile,
+`cuda` the GPU one, as `qa-models --device` picks them), its 3-layer copy is made (`init-student` with qa-models'
+layer map: every other layer), and each arm (alpha_kd,temperature[,epochs]) task-distills that copy with the
 profile's student recipe (its epochs unless the arm names them), scored on articles 17-20; articles 21-24, which
-`make qa-models` reports on, are never read. Arms run `--parallel` at a time with one thread each (side by side, so a noisy box slows them alike). Every
+`make qa-models` reports on, are never read. On CPU, arms run `--parallel` at a time with one thread each (side by
+side, so a noisy box slows them alike); on a GPU one at a time. Every
 model dir is kept: a re-run skips the teacher, the copy and every finished arm (an interrupted arm starts over).
 Prints EM/F1 per arm and its share of the teacher's F1, with paired-bootstrap intervals over the dev questions
 when the models saved their answers (the share's, and each arm's F1 ratio to the first arm with answers: an arm
@@ -25,7 +28,7 @@ from pocketbert.core.atomic import write_json
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.squad import SHARE_LEVEL, f1_share_interval, read_squad, write_squad_subset
 from pocketbert.distill.finetune import PREDICTIONS_FILE
-from pocketbert.qa_models import CPU_PROFILE, DEFAULT_DATA
+from pocketbert.qa_models import DEFAULT_DATA, PROFILES, STUDENT_LAYERS
 
 DEV_TRAIN_ARTICLES = 16  # articles 1-16 train the teacher and the students ...
 DEV_EVAL_ARTICLES = 4    # ... 17-20 score them
@@ -57,16 +60,16 @@ def wait_ok(proc: subprocess.Popen, what: str) -> None:
         sys.exit(f"{what} failed (exit {proc.returncode}); see its log")
 
 
-def arm(text: str) -> tuple[float, float, float]:
-    """ALPHA_KD,T[,EPOCHS] -> (alpha_kd, temperature, epochs), checked the way `finetune qa` checks them."""
+def arm(text: str) -> tuple[float, float, float | None]:
+    """ALPHA_KD,T[,EPOCHS] -> (alpha_kd, temperature, epochs or None: the profile's), checked as `finetune qa` does."""
     try:
         numbers = [float(x) for x in text.split(",")]
     except ValueError:
         numbers = []
     if len(numbers) not in (2, 3):
         raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS] (e.g. 1,4 or 1,4,6)")
-    a, t, epochs = numbers if len(numbers) == 3 else (*numbers, CPU_PROFILE.epochs_of("student"))
-    if not (0 <= a <= 1 and t > 0 and epochs > 0):
+    a, t, epochs = numbers if len(numbers) == 3 else (*numbers, None)
+    if not (0 <= a <= 1 and t > 0 and (epochs is None or epochs > 0)):
         raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T and EPOCHS > 0")
     return a, t, epochs
 
@@ -83,10 +86,15 @@ def main() -> None:
     ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T[,EPOCHS]", type=arm,
                     help="a student recipe: soft-target weight, temperature and optionally epochs, e.g. 1,4 or "
                          "1,4,6 (repeat)")
-    ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each")
+    ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each (CPU only)")
+    ap.add_argument("--device", choices=sorted(PROFILES), default="cpu",
+                    help="cpu: the CPU profile, arms side by side; cuda: the GPU profile (seq 384), one arm at a time")
+    ap.add_argument("--teacher", default="minilm", help="the model the dev teacher is fine-tuned from")
     args = ap.parse_args()
-    arms = args.arm
-    p, out = CPU_PROFILE, args.out
+    p, out = PROFILES[args.device], args.out
+    arms = [(a, t, e or p.epochs_of("student")) for a, t, e in args.arm]
+    gpu = args.device == "cuda"
+    parallel, threads = (1, None) if gpu else (args.parallel, 1)  # one GPU: arms take turns on it
     train, dev = out / "train16.json", out / "dev4.json"
     try:
         write_squad_subset(args.data, train, 0, DEV_TRAIN_ARTICLES)
@@ -94,27 +102,28 @@ def main() -> None:
     except PocketbertError as exc:  # missing or too-short --data: one line, before any training
         sys.exit(f"Error: {exc}")
     common = ["--train", str(train), "--eval", str(dev), "--batch-size",
-              str(p.batch_size), "--max-len", str(p.max_len), "--doc-stride", str(p.doc_stride), "--device", "cpu"]
+              str(p.batch_size), "--max-len", str(p.max_len), "--doc-stride", str(p.doc_stride), "--device", args.device]
     teacher, init = out / "teacher16", out / "init16"
     if not finished(teacher):
         print(f"fine-tuning the dev teacher -> {teacher} (log {out / 'teacher16.log'})", flush=True)
-        wait_ok(pocketbert("finetune", "qa", "--model", "minilm", *common, "--epochs", f"{p.epochs:g}", "--lr",
+        wait_ok(pocketbert("finetune", "qa", "--model", args.teacher, *common, "--epochs", f"{p.epochs:g}", "--lr",
                            f"{p.lr_teacher:g}", "--out", str(teacher), "--force", log=out / "teacher16.log"),
                 "the teacher's fine-tuning")
     if not (init / "config.json").is_file():
-        wait_ok(pocketbert("init-student", "--teacher", str(teacher), "--out", str(init), "--layers", "auto",
-                           "--sample-data", str(train), "--force", log=out / "init16.log"), "init-student")
+        layers = [] if STUDENT_LAYERS is None else ["--layers", STUDENT_LAYERS, "--sample-data", str(train)]
+        wait_ok(pocketbert("init-student", "--teacher", str(teacher), "--out", str(init), *layers, "--force",
+                           log=out / "init16.log"), "init-student")  # qa-models' map
     todo = [r for r in arms if not finished(out / arm_name(*r))]
-    for start in range(0, len(todo), args.parallel):
+    for start in range(0, len(todo), parallel):
         running = []
-        for a, t, epochs in todo[start : start + args.parallel]:
+        for a, t, epochs in todo[start : start + parallel]:
             name = arm_name(a, t, epochs)
             print(f"training {name} (log {out / (name + '.log')})", flush=True)
             running.append((name, pocketbert("finetune", "qa", "--model", str(init), "--teacher", str(teacher),
                                              *common, "--epochs", f"{epochs:g}", "--lr",
                                              f"{p.lr_student:g}", "--alpha-kd", f"{a:g}", "--temperature", f"{t:g}",
                                              "--out", str(out / name), "--force", log=out / f"{name}.log",
-                                             threads=1)))
+                                             threads=threads)))
         for name, proc in running:
             wait_ok(proc, name)
     t_res = finished(teacher)

@@ -58,13 +58,13 @@ def test_qa_models_end_to_end_and_resume(tiny_models, tmp_path, monkeypatch):
     for role in ("teacher", "student"):
         assert 0 <= summary[role]["eval_f1"] <= 100 and summary[role]["train_steps"] == 2
     assert "student / teacher F1" in res.output or summary["f1_retention"] is None
-    # The student is a 3-layer copy of the FINE-TUNED teacher (span head included, the map chosen by start/end
-    # agreement on training windows), task-distilled from that teacher.
+    # The student is a 3-layer copy of the FINE-TUNED teacher (span head included, every other layer: DistilBERT's
+    # map, not one ranked by the untrained copy's agreement), task-distilled from that teacher.
     init = json.loads((out / "models" / "student-init" / "config.json").read_text())
     assert init["n_layers"] == 3 and init["architectures"] == ["DistilBertForQuestionAnswering"]
     chosen = json.loads((out / "models" / "student-init" / "student_init.json").read_text())
     assert chosen["teacher"] == str(out / "models" / "teacher") and chosen["qa_head_copied"]
-    assert chosen["layer_choice"]["metric"] == "qa_kl" and len(chosen["layer_choice"]["candidates"]) == 20
+    assert chosen["student_layers_from_teacher"] == [0, 2, 4] and "layer_choice" not in chosen
     assert summary["student"]["init_kind"].startswith(f"layers {chosen['student_layers_from_teacher']} of the fine-tuned")
     student_cfg = json.loads((out / "models" / "student" / "config.json").read_text())
     assert student_cfg["architectures"] == ["DistilBertForQuestionAnswering"]
@@ -215,12 +215,17 @@ def test_the_summary_gives_the_interval_of_the_students_share_from_the_saved_ans
 
     monkeypatch.setattr(qa_models, "step_teacher", answering("teacher", 2))
     monkeypatch.setattr(qa_models, "step_student", answering("student", 1))
+    monkeypatch.setattr(qa_models, "SHARE_MIN_QUESTIONS", 1)  # the file has a handful of questions
     res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     lo, hi = summary["f1_retention_interval"]
     assert summary["f1_retention"] == pytest.approx(0.5) and lo < 0.5 < hi  # 2 questions: a wide interval
     assert "95% interval over resampled questions" in res.output
+    monkeypatch.setattr(qa_models, "SHARE_MIN_QUESTIONS", 10_000)  # too few questions: said, not a wild interval
+    res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
+    assert res.exit_code == 0 and json.loads((out / "summary.json").read_text())["f1_retention_interval"] is None
+    assert "no interval: fewer than 10000 questions" in res.output
     (out / "models" / "teacher" / PREDICTIONS_FILE).unlink()  # a model dir from before answers were saved
     res = CliRunner().invoke(cli, args(data, out, teacher, "--models-only"))
     assert res.exit_code == 0 and json.loads((out / "summary.json").read_text())["f1_retention_interval"] is None
@@ -259,6 +264,28 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
     res = CliRunner().invoke(cli, args(data, out, teacher, "--student", str(tiny_models("distilbert", "mlm", layers=3)),
                                        "--doc-stride", "8"))
     assert res.exit_code == 1 and "other settings (profile)" in res.output, res.output
+
+
+def test_a_run_whose_auto_map_is_todays_default_keeps_its_student(tiny_models, tmp_path, monkeypatch):
+    """`--student-layers` was `auto` before it became every other layer: a run whose auto copy took that very map
+    (as the CPU runs did) is not re-trained on its next `make bench-qa`; one that took another map is."""
+    teacher = tiny_models("bert", "mlm", layers=6)
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    calls = record_steps(monkeypatch)  # its student-init step reports layers [0, 2, 4]
+    assert CliRunner().invoke(cli, args(data, out, teacher, "--student-layers", "auto")).exit_code == 0
+    (out / "models" / "teacher").mkdir(parents=True, exist_ok=True)
+    (out / "models" / "teacher" / "config.json").write_text(json.dumps({"num_hidden_layers": 6}))
+    calls.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0, res.output
+    assert "redoing" not in res.output and not [c for c in calls if c.startswith("student")]
+    marker = out / "steps" / "student-init.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "layers": [0, 4, 5]}))
+    calls.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0 and "redoing the student's steps, keeping the teacher's" in res.output
+    assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
 
 
 def test_models_only_stops_after_the_student_and_a_later_run_converts(tiny_models, tmp_path, monkeypatch):

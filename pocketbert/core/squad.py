@@ -76,6 +76,9 @@ def squad_metrics(examples: list[QAExample], predictions: dict[str, str]) -> dic
 # Paired bootstrap of one model's share of another's F1 over questions: resamples and the interval's level.
 SHARE_RESAMPLES = 2000
 SHARE_LEVEL = 0.95
+# Below this many questions a resample can hold only questions the denominator model missed entirely, and the
+# interval runs off to absurd bounds (16 questions gave 0%-1.2e14%): no interval is reported then.
+SHARE_MIN_QUESTIONS = 100
 
 
 def f1_share_interval(examples: list[QAExample], numerator: dict[str, str], denominator: dict[str, str],
