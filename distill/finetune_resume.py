@@ -25,6 +25,7 @@ import torch
 from pocketbert.core.atomic import write_json
 from pocketbert.core.errors import PocketbertError
 from pocketbert.distill import checkpoint as ckpt
+from pocketbert.distill.run_dir import config_changes
 
 TRAINING_SUFFIX = ".training"
 INFO_FILE = "training.json"  # the marker by which a training dir is recognized as ours (and may be removed)
@@ -66,9 +67,8 @@ def fingerprint(cfg, task: str, tensors: dict, model, teacher, lengths: dict) ->
 def changes(old: dict, new: dict) -> list[str]:
     """`key old -> new` for every differing entry (settings flattened), for the refusal message."""
     flat = lambda d: {**{k: v for k, v in d.items() if k != "settings"}, **d.get("settings", {})}  # noqa: E731
-    o, n = flat(old), flat(new)
-    short = lambda v: (v[:12] + "...") if isinstance(v, str) and len(v) == 64 else v  # noqa: E731
-    return [f"{k} {short(o.get(k))!r} -> {short(n.get(k))!r}" for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k)]
+    short = lambda v: repr((v[:12] + "...") if isinstance(v, str) and len(v) == 64 else v)  # noqa: E731
+    return config_changes(flat(old), flat(new), show=short)
 
 
 def is_ours(folder: Path) -> bool:

@@ -28,10 +28,11 @@ def check_run_dir(out: Path, resume: bool, force: bool, marker: Marker, inputs=(
         check_not_an_input(Path(final_dir), inputs, replacing=Path(final_dir).is_dir())
 
 
-def config_changes(old: dict, new: dict) -> list[str]:
-    """`key old -> new` for every setting that differs, keys sorted (the same words the config file uses)."""
+def config_changes(old: dict, new: dict, show=repr) -> list[str]:
+    """`key old -> new` for every setting that differs, keys sorted (the same words the config file uses); values
+    are compared as they are and written by `show` (finetune_resume shortens its SHA-256 values for the message)."""
     keys = sorted(set(old) | set(new))
-    return [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+    return [f"{k} {show(old.get(k))} -> {show(new.get(k))}" for k in keys if old.get(k) != new.get(k)]
 
 
 def check_resume_config(old: dict | None, new: dict, allow_change: bool, say) -> None:
