@@ -129,18 +129,20 @@ def main() -> None:
     t_res = finished(teacher)
     examples, first = read_squad(dev), None
     rows = []
+    t_answers = saved_answers(teacher)
     for a, t, e in arms:
-        if not (r := finished(out / arm_name(a, t, e))):
+        name = arm_name(a, t, e)
+        if not (r := finished(out / name)):
             continue
         row = {"alpha_kd": a, "temperature": t, "epochs": e, **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
-        if (answers := saved_answers(out / arm_name(a, t, e))) and (t_answers := saved_answers(teacher)):
+        if (answers := saved_answers(out / name)) and t_answers:
             row["share_interval"] = f1_share_interval(examples, answers, t_answers)
-            first = first or (arm_name(a, t, e), answers)
-            if first[0] != arm_name(a, t, e):  # paired: both students answer the same resampled questions
+            first = first or (name, r["eval_f1"], answers)  # the arm the later ones are compared with
+            if first[0] != name:  # paired: both students answer the same resampled questions
                 row["compared_with"] = first[0]
-                row["f1_ratio"] = r["eval_f1"] / finished(out / first[0])["eval_f1"]
-                row["f1_ratio_interval"] = f1_share_interval(examples, answers, first[1])
+                row["f1_ratio"] = r["eval_f1"] / first[1]
+                row["f1_ratio_interval"] = f1_share_interval(examples, answers, first[2])
         rows.append(row)
     write_json(out / "results.json", {"teacher": {k: t_res[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                                       "students": rows, "interval_level": SHARE_LEVEL})
