@@ -3,11 +3,13 @@
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 0.5,2,4 --arm 1,1,4 --arm 1,2,4 --arm 1,4,4
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,4 --arm 1,4,6   # 4 vs 6 student epochs
     python benchmarks/bench_qa_recipe.py --device cuda --out build/qa-recipe-cuda --arm 0.5,2 --arm 1,4,6
+    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,6 --arm 1,4,2,2   # 2 masked copies, same steps
 
 A teacher is fine-tuned on SQuAD articles 1-16 only (the profile's teacher recipe: `--device cpu` the CPU profile,
 `cuda` the GPU one, as `qa-models --device` picks them), its 3-layer copy is made (`init-student` with qa-models'
-layer map: every other layer), and each arm (alpha_kd,temperature[,epochs]) task-distills that copy with the
-profile's student recipe (its epochs unless the arm names them), scored on articles 17-20; articles 21-24, which
+layer map: every other layer), and each arm (alpha_kd,temperature[,epochs[,copies]]) task-distills that copy with
+the profile's student recipe (its epochs and masked copies, `finetune --augment-copies`, unless the arm names them),
+scored on articles 17-20; articles 21-24, which
 `make qa-models` reports on, are never read. On CPU, arms run `--parallel` at a time with one thread each (side by
 side, so a noisy box slows them alike); on a GPU one at a time. Every
 model dir is kept: a re-run skips the teacher, the copy and every finished arm (an interrupted arm starts over).
@@ -60,39 +62,44 @@ def wait_ok(proc: subprocess.Popen, what: str) -> None:
         sys.exit(f"{what} failed (exit {proc.returncode}); see its log")
 
 
-def arm(text: str) -> tuple[float, float, float | None]:
-    """ALPHA_KD,T[,EPOCHS] -> (alpha_kd, temperature, epochs or None: the profile's), checked as `finetune qa` does."""
+def arm(text: str) -> tuple[float, float, float | None, int | None]:
+    """ALPHA_KD,T[,EPOCHS[,COPIES]] -> (alpha_kd, temperature, epochs, masked copies; None: the profile's), checked
+    as `finetune qa` checks them."""
     try:
         numbers = [float(x) for x in text.split(",")]
     except ValueError:
         numbers = []
-    if len(numbers) not in (2, 3):
-        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS] (e.g. 1,4 or 1,4,6)")
-    a, t, epochs = numbers if len(numbers) == 3 else (*numbers, None)
-    if not (0 <= a <= 1 and t > 0 and (epochs is None or epochs > 0)):
-        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T and EPOCHS > 0")
-    return a, t, epochs
+    if len(numbers) not in (2, 3, 4):
+        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS[,COPIES]] (e.g. 1,4 or 1,4,6 or 1,4,2,2)")
+    a, t, epochs, copies = (*numbers, None, None)[:4]
+    if not (0 <= a <= 1 and t > 0 and (epochs is None or epochs > 0)
+            and (copies is None or (copies >= 0 and copies == int(copies)))):
+        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T and EPOCHS > 0, COPIES a whole "
+                                         "number >= 0")
+    return a, t, epochs, None if copies is None else int(copies)
 
 
-def arm_name(a: float, t: float, epochs: float) -> str:
-    """student-a1-T4-e6: every setting in the name, so a changed profile default never reuses another arm's dir."""
-    return f"student-a{a:g}-T{t:g}-e{epochs:g}"
+def arm_name(a: float, t: float, epochs: float, copies: int, mask: float) -> str:
+    """student-a1-T4-e6 (-aug2-m0.15 with masked copies at that mask rate): every setting in the name, so a changed
+    profile default never reuses another arm's dir."""
+    return f"student-a{a:g}-T{t:g}-e{epochs:g}" + (f"-aug{copies}-m{mask:g}" if copies else "")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=Path("build/qa-recipe"))
-    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T[,EPOCHS]", type=arm,
-                    help="a student recipe: soft-target weight, temperature and optionally epochs, e.g. 1,4 or "
-                         "1,4,6 (repeat)")
+    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T[,EPOCHS[,COPIES]]", type=arm,
+                    help="a student recipe: soft-target weight, temperature and optionally epochs and masked copies "
+                         "of the training windows, e.g. 1,4 or 1,4,6 or 1,4,2,2 (repeat)")
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each (CPU only)")
     ap.add_argument("--device", choices=sorted(PROFILES), default="cpu",
                     help="cpu: the CPU profile, arms side by side; cuda: the GPU profile (seq 384), one arm at a time")
     ap.add_argument("--teacher", default="minilm", help="the model the dev teacher is fine-tuned from")
     args = ap.parse_args()
     p, out = PROFILES[args.device], args.out
-    arms = [(a, t, e or p.epochs_of("student")) for a, t, e in args.arm]
+    arms = [(a, t, e or p.epochs_of("student"), p.augment_copies if c is None else c, p.augment_mask)
+            for a, t, e, c in args.arm]
     gpu = args.device == "cuda"
     parallel, threads = (1, None) if gpu else (args.parallel, 1)  # one GPU: arms take turns on it
     train, dev = out / "train16.json", out / "dev4.json"
@@ -116,12 +123,14 @@ def main() -> None:
     todo = [r for r in arms if not finished(out / arm_name(*r))]
     for start in range(0, len(todo), parallel):
         running = []
-        for a, t, epochs in todo[start : start + parallel]:
-            name = arm_name(a, t, epochs)
+        for a, t, epochs, copies, mask in todo[start : start + parallel]:
+            name = arm_name(a, t, epochs, copies, mask)
             print(f"training {name} (log {out / (name + '.log')})", flush=True)
             running.append((name, pocketbert("finetune", "qa", "--model", str(init), "--teacher", str(teacher),
                                              *common, "--epochs", f"{epochs:g}", "--lr",
                                              f"{p.lr_student:g}", "--alpha-kd", f"{a:g}", "--temperature", f"{t:g}",
+                                             "--augment-copies", str(copies),
+                                             "--augment-mask", f"{mask:g}",
                                              "--out", str(out / name), "--force", log=out / f"{name}.log",
                                              threads=threads)))
         for name, proc in running:
@@ -130,11 +139,12 @@ def main() -> None:
     examples, first = read_squad(dev), None
     rows = []
     t_answers = saved_answers(teacher)
-    for a, t, e in arms:
-        name = arm_name(a, t, e)
+    for a, t, e, c, m in arms:
+        name = arm_name(a, t, e, c, m)
         if not (r := finished(out / name)):
             continue
-        row = {"alpha_kd": a, "temperature": t, "epochs": e, **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
+        row = {"alpha_kd": a, "temperature": t, "epochs": e, "augment_copies": c,
+               **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
         if (answers := saved_answers(out / name)) and t_answers:
             row["share_interval"] = f1_share_interval(examples, answers, t_answers)
@@ -155,7 +165,8 @@ def main() -> None:
         if "f1_ratio" in r:
             share += "; F1 x{:.3f} [{:.3f}-{:.3f}] of {}'s".format(r["f1_ratio"], *r["f1_ratio_interval"],
                                                                 r["compared_with"])
-        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs: EM "
+        copies = f" + {r['augment_copies']} masked copies" if r["augment_copies"] else ""
+        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs{copies}: EM "
               f"{r['eval_exact_match']:.2f}  F1 {r['eval_f1']:.2f}  ({share})")
     if any("share_interval" in r for r in rows):
         print(f"[brackets: {SHARE_LEVEL:.0%} intervals over resampled dev questions, paired; arms without saved "

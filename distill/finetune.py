@@ -31,7 +31,7 @@ from pocketbert.core.outputs import Marker, check_output_dir
 from pocketbert.core.qa import DEFAULT_DOC_STRIDE, DEFAULT_MAX_LEN, DEFAULT_MAX_QUERY_LEN, make_features
 from pocketbert.core.squad import QAExample, read_squad, squad_metrics
 from pocketbert.distill import checkpoint as ckpt
-from pocketbert.distill import finetune_resume, losses
+from pocketbert.distill import augment, finetune_resume, losses
 from pocketbert.distill.cpu_linear import use_onednn_linears
 from pocketbert.distill.progress import duration
 from pocketbert.distill.training import linear_warmup_decay, param_groups, seed_everything
@@ -79,6 +79,10 @@ class TrainConfig:
     # time is the default); both 0: none. They do not change the trajectory, so a resume may change them.
     checkpoint_every: int = 0
     checkpoint_minutes: float = 10.0
+    # With a teacher: this many masked copies of every training row join the data (distill/augment.py), labelled by
+    # the teacher's distributions; an epoch is then (1 + copies) x the rows. 0: off.
+    augment_copies: int = 0
+    augment_mask: float = augment.DEFAULT_MASK_PROB  # probability that a word of a copy is replaced by [MASK]
 
     @classmethod
     def from_kwargs(cls, kw: dict) -> "TrainConfig":
@@ -269,6 +273,11 @@ def teacher_outputs(teacher, cache: dict[str, torch.Tensor] | None, idx: torch.T
         return teacher(**forward_inputs(teacher, batch), output_hidden_states=hidden_states)
 
 
+def augment_settings(cfg: TrainConfig) -> dict:
+    """The masked-copy settings for eval_results.json, only where copies were made (older results have none)."""
+    return {"augment_copies": cfg.augment_copies, "augment_mask": cfg.augment_mask} if cfg.augment_copies else {}
+
+
 def _checkpoint_due(cfg: TrainConfig, step: int, since_s: float, last: bool) -> bool:
     if last:
         return False  # OUT itself is written next
@@ -427,14 +436,16 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
     if teacher:
         check_teacher(teacher, "qa", tokenizer)
     check_hidden_distillation(cfg, model, teacher)
+    augment.check_augment(cfg.augment_copies, cfg.augment_mask, teacher)
     seed_everything(cfg.seed)
     tensors = qa_train_features(tokenizer, train, max_len, doc_stride, max_query_len)
+    tensors = augment.with_masked_copies(tensors, tokenizer, cfg.augment_copies, cfg.augment_mask, cfg.seed)
     student = load_model(AutoModelForQuestionAnswering, model)
     t_model = load_model(AutoModelForQuestionAnswering, teacher, what="teacher") if teacher else None
     with atomic_output_dir(Path(out), force=replacing) as tmp:
         results = {"task": "qa", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
-                   "train_examples": len(train)}
+                   "train_examples": len(train), **augment_settings(cfg)}
         results.update(_train(Path(out), cfg, "qa", tensors, student, t_model, qa_losses,
                               {"max_len": max_len, "doc_stride": doc_stride, "max_query_len": max_query_len},
                               resume, resuming, stop_after_step))
@@ -480,15 +491,17 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
         if load_config(teacher).num_labels != num_labels:
             raise PocketbertError(f"teacher {teacher} has {load_config(teacher).num_labels} labels, the data {num_labels}")
     check_hidden_distillation(cfg, model, teacher)
+    augment.check_augment(cfg.augment_copies, cfg.augment_mask, teacher)
     seed_everything(cfg.seed)
     tensors = cls_tensors(tokenizer, train.texts, max_len)
     tensors["labels"] = torch.tensor(train.labels)
+    tensors = augment.with_masked_copies(tensors, tokenizer, cfg.augment_copies, cfg.augment_mask, cfg.seed)
     student = load_model(AutoModelForSequenceClassification, model, num_labels=num_labels)
     t_model = load_model(AutoModelForSequenceClassification, teacher, what="teacher") if teacher else None
     with atomic_output_dir(Path(out), force=replacing) as tmp:
         results = {"task": "cls", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
-                   "train_examples": len(train.labels), "num_labels": num_labels}
+                   "train_examples": len(train.labels), "num_labels": num_labels, **augment_settings(cfg)}
         results.update(_train(Path(out), cfg, "cls", tensors, student, t_model, cls_losses, {"max_len": max_len},
                               resume, resuming, stop_after_step))
         if dev is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from pocketbert.core import qa as qa_defaults
+from pocketbert.distill.augment import DEFAULT_MASK_PROB
 
 # Text length for cls / sts on model dirs (artifacts carry their own lengths).
 DEFAULT_TEXT_MAX_LEN = 128
@@ -31,6 +32,12 @@ def _common_train_options(fn):
                      help="with --teacher: + this weight x (1 - cos) between mapped hidden states (student layer k ~ "
                           "teacher layer k*T/S)"),
         click.option("--temperature", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--augment-copies", default=0, show_default=True, type=click.IntRange(min=0),
+                     help="with --teacher: add N copies of every training row with words masked (--augment-mask), "
+                          "labelled by the teacher's distributions; an epoch covers them all"),
+        click.option("--augment-mask", default=DEFAULT_MASK_PROB, show_default=True,
+                     type=click.FloatRange(0, 1, min_open=True),
+                     help="probability that a word of a masked copy becomes [MASK]"),
         click.option("--epochs", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
         click.option("--lr", default=5e-5, show_default=True, type=float),
         click.option("--warmup", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="warmup fraction of steps"),

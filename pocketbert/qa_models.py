@@ -28,6 +28,7 @@ import click
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.registry import PARITY_SAMPLES
 from pocketbert.core.squad import SHARE_LEVEL, SHARE_MIN_QUESTIONS
+from pocketbert.distill.augment import DEFAULT_MASK_PROB
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "squad" / "dev-v1.1-part1.json"
@@ -45,7 +46,7 @@ STUDENT_LAYERS = None
 STUDENT_SETTINGS = frozenset({"student", "student_layers", "student_recipe"})
 # Profile fields that shape only the student's training (run.json keeps them under "student_recipe"; alpha_kd and
 # temperature shape the teacher's soft targets, so they have no effect on the teacher, which trains on the labels alone).
-STUDENT_RECIPE_FIELDS = ("alpha_kd", "temperature", "alpha_hidden", "student_epochs")
+STUDENT_RECIPE_FIELDS = ("alpha_kd", "temperature", "alpha_hidden", "student_epochs", "augment_copies", "augment_mask")
 TRAIN_ARTICLES = 20                 # articles 1-20 train ...
 EVAL_ARTICLES = 4                   # ... 21-24 evaluate (disjoint: no question or context is shared)
 SEQ_LENS = (128, 256, 384)          # the apps pick the smallest signature that fits a window
@@ -101,6 +102,10 @@ class Profile:
     # Student only: + alpha_hidden x (1 - cos) between its hidden states and the teacher's (finetune.hidden_loss).
     alpha_hidden: float = 0.0
     student_epochs: float | None = None  # None: the teacher's `epochs`
+    # Student only: masked copies of every training window labelled by the teacher (distill/augment.py); an epoch
+    # then covers (1 + copies) x the windows. 0: off.
+    augment_copies: int = 0
+    augment_mask: float = DEFAULT_MASK_PROB
     max_steps: int | None = None    # caps each fine-tuning (tests, quick looks)
     limit_train: int | None = None  # first N training questions (tests, quick looks)
     limit_eval: int | None = None
@@ -121,7 +126,8 @@ class Profile:
 # articles, said there); on the dev split below 4 -> 6 epochs gave F1 57.31 -> 57.70, EM 41.35 -> 43.16 (paired
 # F1 ratio 1.007, 95% interval 0.973-1.041: a small gain, within the noise of 607 questions, adopted as the longer
 # schedule soft-target distillation is known to reward; 10 epochs then gave 56.72, x0.983 [0.951-1.017] of 6: no
-# further gain). With the teacher's logits computed once
+# further gain; nor did 2 masked copies x 2 epochs at the same step count, 57.60, x0.998 [0.958-1.042]: augment_copies
+# stays 0). With the teacher's logits computed once
 # (finetune.TrainConfig.cache_teacher) a student step costs ~45% of a teacher step (1.16 vs 2.6 s) after a ~4-minute
 # pass that computes them: 6 epochs cost ~14 minutes more than 4 (`--student-epochs 4` for the 90-minute run).
 # Pure soft targets at T = 4 (alpha_kd 1.0, no hard-label CE): chosen on a dev split that the eval articles never
@@ -140,6 +146,12 @@ CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=2.0, batch_size=
 CUDA_PROFILE = Profile("cuda", max_len=384, doc_stride=128, epochs=2.0, batch_size=32, lr_teacher=1e-4,
                        lr_student=1e-4, student_epochs=20.0, alpha_kd=1.0, temperature=4.0, nominal_step_s=0.05)
 PROFILES = {"cpu": CPU_PROFILE, "cuda": CUDA_PROFILE}
+
+
+def student_recipe(profile: Profile) -> dict:
+    """The profile's student-only settings (run.json's "student_recipe"); the mask rate only where copies are made."""
+    return {k: getattr(profile, k) for k in STUDENT_RECIPE_FIELDS
+            if k != "augment_mask" or profile.augment_copies}
 
 
 @dataclass
@@ -164,7 +176,7 @@ class Plan:
                 "student": str(Path(self.student).resolve()) if self.student and Path(self.student).exists() else self.student,
                 "student_layers": None if self.student else self.student_layers,
                 "profile": {k: v for k, v in dataclasses.asdict(self.profile).items() if k not in STUDENT_RECIPE_FIELDS},
-                "student_recipe": {k: getattr(self.profile, k) for k in STUDENT_RECIPE_FIELDS},
+                "student_recipe": student_recipe(self.profile),
                 "seq_lens": list(self.seq_lens),
                 "parity_n": self.parity_n, "train_articles": self.train_articles,
                 "eval_articles": self.eval_articles}
@@ -222,6 +234,7 @@ def _train_config(plan: Plan, role: str):
                        lr=p.lr_student if student else p.lr_teacher, warmup=p.warmup, batch_size=p.batch_size,
                        max_steps=p.max_steps, alpha_kd=p.alpha_kd, temperature=p.temperature,
                        alpha_hidden=p.alpha_hidden if student else 0.0, limit_train=p.limit_train,
+                       augment_copies=p.augment_copies if student else 0, augment_mask=p.augment_mask,
                        limit_eval=p.limit_eval, device=plan.device)
 
 
@@ -236,7 +249,8 @@ def _finetune(plan: Plan, model: str, role: str, teacher: str | None) -> dict:
                       teacher=teacher, force=True, max_len=p.max_len, doc_stride=p.doc_stride,
                       max_query_len=p.max_query_len, resume=RESUME_IF_SAME)
     keys = ("eval_exact_match", "eval_f1", "eval_n", "train_steps", "train_features", "train_loss", "train_examples",
-            "alpha_kd", "alpha_hidden", "train_hidden_loss") + (("temperature",) if res.get("alpha_kd") else ())
+            "alpha_kd", "alpha_hidden", "train_hidden_loss", "augment_copies", "augment_mask")
+    keys += ("temperature",) if res.get("alpha_kd") else ()
     return {k: res[k] for k in keys if k in res}  # the temperature only where there are soft targets (not the teacher)
 
 
@@ -339,9 +353,11 @@ def build_steps(plan: Plan, models_only: bool = False) -> list[Step]:
     if plan.student is None:
         steps.append(Step("student-init", f"student init: layers {plan.student_layers or 'every other'} of the "
                           "fine-tuned teacher copied, span head included", 15, step_student_init))
-    student_steps = p.max_steps or math.ceil(train_steps * p.epochs_of("student") / p.epochs)
-    steps.append(Step("student", "task-distill student (finetune qa --teacher)", student_steps * p.nominal_step_s * 0.5 + 300,
-                      step_student))
+    rows = 1 + p.augment_copies  # masked copies lengthen each epoch, and the teacher labels each copy up front
+    student_steps = p.max_steps or math.ceil(train_steps * p.epochs_of("student") / p.epochs * rows)
+    student_s = student_steps * p.nominal_step_s * 0.5 + 300 * rows
+    steps.append(Step("student", "task-distill student (finetune qa --teacher"
+                      + (f", {p.augment_copies} masked copies)" if p.augment_copies else ")"), student_s, step_student))
     if models_only:
         return steps
     for role in ROLES:
@@ -398,6 +414,8 @@ def changed_settings(plan: Plan) -> list[str]:
     for field in STUDENT_RECIPE_FIELDS:
         if field in old_profile and field not in recipe:
             recipe[field] = old_profile.pop(field)
+    if recipe:  # runs from before masked copies existed made none
+        recipe.setdefault("augment_copies", 0)
     if "profile" in before:
         before = {**before, "profile": old_profile, "student_recipe": recipe}
     if before.get("student_layers") == "auto" and plan.student_layers is None and auto_chose_every_other(plan):
@@ -603,7 +621,9 @@ def print_summary(summary: dict, echo=click.echo) -> None:
     echo(f"  teacher {t['model']}: EM {t.get('eval_exact_match', float('nan')):.2f}  F1 {t.get('eval_f1', float('nan')):.2f}")
     recipe = ("KD" + (f" a={s['alpha_kd']:g}" if s.get("alpha_kd") is not None else "")
               + (f" T={s['temperature']:g}" if s.get("temperature") is not None else "")
-              + (f" + hidden cos x{s['alpha_hidden']:g}" if s.get("alpha_hidden") else ""))
+              + (f" + hidden cos x{s['alpha_hidden']:g}" if s.get("alpha_hidden") else "")
+              + (f" + {s['augment_copies']} masked copies (p {s['augment_mask']:g})" if s.get("augment_copies")
+                 else ""))
     echo(f"  student (3 layers, {recipe}, {s.get('train_steps', '?')} steps): EM {s.get('eval_exact_match', float('nan')):.2f}  F1 {s.get('eval_f1', float('nan')):.2f}")
     if summary["f1_retention"] is not None:
         met = "met" if summary["targets"]["retention_met"] else "NOT met"
@@ -728,6 +748,11 @@ def _param_counts(plan: Plan) -> dict[str, int]:
               help="student: weight of the hidden-state cosine term against the teacher [profile's]")
 @click.option("--student-epochs", type=click.FloatRange(min=0, min_open=True), default=None,
               help="student: epochs of task distillation [profile's]")
+@click.option("--augment-copies", type=click.IntRange(min=0), default=None,
+              help="student: masked copies of every training window, labelled by the teacher [profile's: "
+                   f"cpu {CPU_PROFILE.augment_copies}, cuda {CUDA_PROFILE.augment_copies}]")
+@click.option("--augment-mask", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help=f"student: probability that a word of a masked copy becomes [MASK] [{DEFAULT_MASK_PROB:g}]")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu (the ~100-minute profile: seq 256, stride 96, teacher 2 / student 6 epochs) or cuda (seq 384, "
                    "stride 128, teacher 2 / student 20 epochs; ~3 minutes of training on an H200)")
@@ -747,7 +772,8 @@ def _param_counts(plan: Plan) -> dict[str, int]:
                                            "seq-len bucket, and write OUT/report (make bench-qa)")
 @click.option("--models-only", is_flag=True, help="stop after the teacher and student are trained and scored (recipe "
                                                   "comparisons on a dev split); a re-run without it converts them")
-def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, temperature, alpha_hidden, student_epochs, device, seq_lens,
+def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, temperature, alpha_hidden, student_epochs,
+                  augment_copies, augment_mask, device, seq_lens,
                   max_steps, limit_train, limit_eval, max_len, doc_stride, train_articles, eval_articles, parity_n, force,
                   bench, models_only) -> None:
     """Fine-tune the SQuAD teacher, task-distill the 3-layer student, convert both (parity-gated); resumable.
@@ -759,7 +785,9 @@ def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, tempera
     base = PROFILES["cuda" if device.startswith("cuda") else "cpu"]
     overrides = {k: v for k, v in (("max_steps", max_steps), ("limit_train", limit_train), ("limit_eval", limit_eval),
                                    ("max_len", max_len), ("doc_stride", doc_stride), ("alpha_kd", alpha_kd),
-                                   ("temperature", temperature), ("alpha_hidden", alpha_hidden), ("student_epochs", student_epochs)) if v is not None}
+                                   ("temperature", temperature), ("alpha_hidden", alpha_hidden),
+                                   ("student_epochs", student_epochs), ("augment_copies", augment_copies),
+                                   ("augment_mask", augment_mask)) if v is not None}
     profile = dataclasses.replace(base, **overrides)
     plan = Plan(out=Path(out), data=Path(data), teacher=teacher, student=student, profile=profile, device=device,
                 student_layers=student_layers,

@@ -246,10 +246,12 @@ def test_a_new_student_redoes_only_the_students_steps(tiny_models, tmp_path, mon
     assert "redoing the student's steps, keeping the teacher's" in res.output
     assert calls == ["student-init", "student", *[f"student-{a[0]}" for a in qa_models.ARTIFACTS], "evaluate"]
     calls.clear()
-    # So is the student's recipe (hidden-state term, soft-target weight, its epochs).
+    # So is the student's recipe (hidden-state term, soft-target weight, its epochs, masked copies).
     for extra in (["--alpha-hidden", "2"], ["--alpha-hidden", "2", "--alpha-kd", "0.25"],
                   ["--alpha-hidden", "2", "--alpha-kd", "0.25", "--student-epochs", "3"],
-                  ["--alpha-hidden", "2", "--alpha-kd", "0.25", "--student-epochs", "3", "--temperature", "3"]):
+                  ["--alpha-hidden", "2", "--alpha-kd", "0.25", "--student-epochs", "3", "--temperature", "3"],
+                  ["--alpha-hidden", "2", "--alpha-kd", "0.25", "--student-epochs", "3", "--temperature", "3",
+                   "--augment-copies", "1"]):
         calls.clear()
         res = CliRunner().invoke(cli, args(data, out, teacher, "--student-layers", "0,2,4", *extra))
         assert res.exit_code == 0, res.output
@@ -334,15 +336,16 @@ def test_a_rerun_removes_what_a_killed_run_left_half_written(tiny_models, tmp_pa
 
 def test_the_student_recipe_reaches_only_the_students_training(tmp_path):
     profile = dataclasses.replace(qa_models.CPU_PROFILE, alpha_hidden=2.5, student_epochs=3.0, alpha_kd=1.0,
-                                  temperature=3.0)
+                                  temperature=3.0, augment_copies=2, augment_mask=0.2)
     plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None, profile=profile,
                           device="cpu")
     teacher, student = qa_models._train_config(plan, "teacher"), qa_models._train_config(plan, "student")
     assert (teacher.alpha_hidden, teacher.epochs, teacher.lr) == (0.0, profile.epochs, profile.lr_teacher)
-    assert (student.alpha_hidden, student.epochs, student.lr, student.alpha_kd, student.temperature) == (
-        2.5, 3.0, profile.lr_student, 1.0, 3.0)
+    assert teacher.augment_copies == 0  # the teacher trains on the labelled windows alone
+    assert (student.alpha_hidden, student.epochs, student.lr, student.alpha_kd, student.temperature,
+            student.augment_copies, student.augment_mask) == (2.5, 3.0, profile.lr_student, 1.0, 3.0, 2, 0.2)
     assert plan.settings()["student_recipe"] == {"alpha_kd": 1.0, "temperature": 3.0, "alpha_hidden": 2.5,
-                                                 "student_epochs": 3.0}
+                                                 "student_epochs": 3.0, "augment_copies": 2, "augment_mask": 0.2}
     assert not set(qa_models.STUDENT_RECIPE_FIELDS) & set(plan.settings()["profile"])
 
 
@@ -358,6 +361,20 @@ def test_a_run_from_before_a_field_was_a_student_setting_is_still_resumed(tmp_pa
     assert qa_models.changed_settings(plan) == []
     assert getattr(qa_models.CPU_PROFILE, field) != other
     plan.profile = dataclasses.replace(qa_models.CPU_PROFILE, **{field: other})
+    assert qa_models.changed_settings(plan) == ["student_recipe"]
+
+
+def test_a_run_from_before_masked_copies_reads_as_none(tmp_path):
+    """run.json of earlier versions has no augment_copies: it made no copies, so the same recipe without them is no
+    change (its student is kept), and copies now are a student-only change."""
+    plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None,
+                          profile=dataclasses.replace(qa_models.CPU_PROFILE, augment_copies=0), device="cpu")
+    old = plan.settings()
+    assert "augment_mask" not in old["student_recipe"]  # no copies: the mask rate is not a setting of the run
+    del old["student_recipe"]["augment_copies"]
+    (tmp_path / "run.json").write_text(json.dumps({"settings": old}))
+    assert qa_models.changed_settings(plan) == []
+    plan.profile = dataclasses.replace(plan.profile, augment_copies=2)
     assert qa_models.changed_settings(plan) == ["student_recipe"]
 
 
