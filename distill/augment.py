@@ -62,12 +62,11 @@ def masked_copy(input_ids: torch.Tensor, attention_mask: torch.Tensor, special: 
     maskable = attention_mask.bool() & ~torch.isin(input_ids, special)  # (n, seq)
     is_cont = continuation[input_ids.clamp(max=len(continuation) - 1)] & maskable  # (n, seq)
     starts = maskable & ~is_cont  # (n, seq): first piece of each word
-    word = torch.cumsum(starts.long(), dim=1)  # (n, seq): 1-based word number of each piece (0 before the first)
-    draw = torch.rand((n, seq), generator=gen) < mask_prob  # (n, seq), read at word starts only
-    chosen = torch.zeros((n, seq + 1), dtype=torch.bool)  # (n, seq + 1): per word number; word 0 never chosen
-    chosen.scatter_(1, torch.where(starts, word, 0), starts & draw)  # non-starts write False into slot 0
-    chosen[:, 0] = False
-    hit = torch.gather(chosen, 1, word) & maskable  # (n, seq): every piece of a chosen word
+    chosen = starts & (torch.rand((n, seq), generator=gen) < mask_prob)  # (n, seq): the word starts drawn
+    positions = torch.arange(seq).expand(n, seq)  # (n, seq)
+    # (n, seq): where each piece's word starts (the latest start at or before it; 0, never a start, before the first)
+    word_start = torch.where(starts, positions, 0).cummax(dim=1).values
+    hit = torch.gather(chosen, 1, word_start) & maskable  # (n, seq): every piece of a chosen word
     return torch.where(hit, torch.full_like(input_ids, mask_id), input_ids)
 
 
