@@ -27,6 +27,12 @@ DEFAULT_MASK_PROB = 0.15
 CONTINUATION_PREFIX = "##"
 
 
+def recorded_settings(copies: int, mask_prob: float) -> dict:
+    """The masked-copy settings worth recording (eval_results.json, a resume fingerprint): none without copies, where
+    the mask rate changes nothing, so results and checkpoints from before copies existed read as "no copies"."""
+    return {"augment_copies": copies, "augment_mask": mask_prob} if copies else {}
+
+
 def check_augment(copies: int, mask_prob: float, teacher: str | None) -> None:
     """Copies need a teacher to label them and a probability in (0, 1]: one clear line otherwise."""
     if copies < 0:

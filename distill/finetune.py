@@ -275,7 +275,7 @@ def teacher_outputs(teacher, cache: dict[str, torch.Tensor] | None, idx: torch.T
 
 def augment_settings(cfg: TrainConfig) -> dict:
     """The masked-copy settings for eval_results.json, only where copies were made (older results have none)."""
-    return {"augment_copies": cfg.augment_copies, "augment_mask": cfg.augment_mask} if cfg.augment_copies else {}
+    return augment.recorded_settings(cfg.augment_copies, cfg.augment_mask)
 
 
 def _checkpoint_due(cfg: TrainConfig, step: int, since_s: float, last: bool) -> bool:

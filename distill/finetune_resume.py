@@ -25,12 +25,14 @@ import torch
 from pocketbert.core.atomic import write_json
 from pocketbert.core.errors import PocketbertError
 from pocketbert.distill import checkpoint as ckpt
+from pocketbert.distill.augment import recorded_settings
 from pocketbert.distill.run_dir import config_changes
 
 TRAINING_SUFFIX = ".training"
 INFO_FILE = "training.json"  # the marker by which a training dir is recognized as ours (and may be removed)
 # TrainConfig fields that do not change the trajectory: a resume may differ in them.
 RESUME_FREE_FIELDS = frozenset({"limit_eval", "device", "checkpoint_every", "checkpoint_minutes"})
+AUGMENT_FIELDS = ("augment_copies", "augment_mask")  # recorded only where copies are made (augment.recorded_settings)
 KEEP_CHECKPOINTS = 2  # the newest may be truncated by a kill while it is written; the one before it is whole
 
 # resume modes of finetune_qa / finetune_cls
@@ -56,9 +58,16 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def _settings(settings: dict) -> dict:
+    """A fingerprint's settings with the masked-copy fields as augment.recorded_settings keeps them, so that a
+    checkpoint written before copies existed, or with another mask rate but no copies, is still this run."""
+    kept = {k: v for k, v in settings.items() if k not in AUGMENT_FIELDS}
+    return {**kept, **recorded_settings(settings.get("augment_copies", 0), settings.get("augment_mask"))}
+
+
 def fingerprint(cfg, task: str, tensors: dict, model, teacher, lengths: dict) -> dict:
     """What makes two fine-tunings the same run (JSON-able). `lengths`: max_len / doc_stride / max_query_len."""
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RESUME_FREE_FIELDS}
+    settings = _settings({k: v for k, v in dataclasses.asdict(cfg).items() if k not in RESUME_FREE_FIELDS})
     return {"task": task, "settings": settings, **lengths, "train_tensors": _digest(tensors),
             "model_weights": _digest(model.state_dict()),
             "teacher_weights": _digest(teacher.state_dict()) if teacher is not None else None}
@@ -127,6 +136,7 @@ def load(out: Path, fp: dict, strict: bool, say) -> dict | None:
     """The newest readable checkpoint of OUT's run if it is this run; otherwise refuse (strict) or None."""
     folder = training_dir(out)
     old = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))["fingerprint"]
+    old = {**old, "settings": _settings(old.get("settings", {}))}  # those written on 2026-12-04 kept both fields
     diff = changes(old, fp)
     if diff:
         if strict:

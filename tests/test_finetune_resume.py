@@ -71,6 +71,23 @@ def test_checkpoints_are_not_dropped_or_mixed_with_another_run(pair, tmp_path):
     assert nothing.exit_code == 1 and "no checkpoint" in nothing.output
 
 
+def test_the_mask_rate_without_copies_does_not_stop_a_resume(pair, tmp_path):
+    """Masked copies change the run; the mask rate alone does not, nor does a checkpoint that recorded it."""
+    out = tmp_path / "qa"
+    assert run(pair(out, "--stop-after-step", "2")).exit_code == 3
+    info = training_dir(out) / "training.json"
+    saved = json.loads(info.read_text())
+    assert not {"augment_copies", "augment_mask"} & set(saved["fingerprint"]["settings"])  # no copies: none recorded
+    saved["fingerprint"]["settings"].update(augment_copies=0, augment_mask=0.15)  # as checkpoints of 2026-12-04 kept it
+    info.write_text(json.dumps(saved))
+    copies = run(pair(out, "--resume", "--augment-copies", "1"))
+    assert copies.exit_code == 1 and "augment_copies None -> 1" in copies.output, copies.output
+    resumed = run(pair(out, "--resume", "--augment-mask", "0.3"))
+    assert resumed.exit_code == 0 and "resumed at step 2/4" in resumed.output, resumed.output
+    assert run(pair(tmp_path / "ref")).exit_code == 0
+    assert same_weights(out, tmp_path / "ref")
+
+
 def test_a_dir_named_like_the_training_dir_that_is_not_ours_is_never_touched(pair, tmp_path):
     out = tmp_path / "qa"
     foreign = training_dir(out)
