@@ -33,6 +33,7 @@ VARIANTS = {
     "ffn-float": quantize.TFLITE_FLOAT_FFN_REGEX,
     "qa-head-float": rf"{LINEAR}qa_outputs",
     "attn-out-float": rf"(BertSelfOutput_output/{LINEAR}dense|MultiHeadSelfAttention_attention/{LINEAR}out_lin)",
+    "embedding-float": r"torch\.nn\.modules\.sparse\.Embedding_word_embeddings",
 }
 # Every op int8, inputs rotated by Hadamard blocks of this many channels (quantize.dynamic_int8_hadamard).
 HADAMARD_BLOCKS = {f"hadamard-{b}": b for b in (16, 32, 64, 128)}

@@ -39,10 +39,14 @@ TFLITE_FLOAT_FFN_REGEX = (r"(BertIntermediate_intermediate/torch\.nn\.modules\.l
 # DECOMPOSED_HADAMARD_ROTATION: an extra fp32 FULLY_CONNECTED on each rotated input, standard ops, no custom op). Why:
 # these models carry a few input channels 10-20x larger than the median (all-MiniLM-L6-v2's FFN inputs: max 28 vs
 # median 1.7), so a per-row int8 scale flattens every other channel; the rotation spreads each outlier over its
-# block. Measured (`python benchmarks/bench_hadamard.py`, all-MiniLM-L6-v2 embed, seq 128, 200 STS-B dev sentences,
-# 1 thread, 5 interleaved rounds): 1 - cosine to fp32 1.9e-3 (int8-dynamic) -> 4.4e-4 / 3.7e-4 / 3.4e-4 / 3.3e-4 at
-# blocks of 16 / 32 / 64 / 128, for 1.17x / 1.24x / 1.36x / 1.51x int8-dynamic's latency (unlimited: 2.41x, fp32:
-# 2.99x): 32 keeps 98% of the error reduction for a sixth of the unlimited rotation's extra time.
+# block. Bigger blocks spread further and cost more: on all-MiniLM-L6-v2 embed (`python benchmarks/bench_hadamard.py`,
+# seq 128, 200 STS-B dev sentences, 1 thread, 5 interleaved rounds) 1 - cosine to fp32 1.9e-3 (int8-dynamic) -> 4.4e-4
+# / 3.7e-4 / 3.4e-4 / 3.3e-4 at blocks of 16 / 32 / 64 / 128, for 1.17x / 1.24x / 1.36x / 1.51x int8-dynamic's latency.
+# 32 keeps 98% of the error reduction for a sixth of the unlimited rotation's extra time. On trained QA models the
+# block moves same-span agreement by about a point either way (2026-12-04, README "SQuAD": 128 kept more of the dev
+# student's spans, 98.5% vs 97.0% over 607 dev questions, the dev teacher's alike; on the reported articles 128 moved
+# the student up to 98.3%, the teacher down to 97.3%, its gate refused the student's file, and it ran ~1.25x slower),
+# so 32 stays.
 HADAMARD_BLOCK = 32
 # ONNX int8-block: onnxruntime's MatMulNBits with 8-bit weights in blocks of this many input channels, one scale
 # each, and accuracy level 4 (activations quantized to int8 per block of the same size at run time, int8 dot
@@ -69,10 +73,12 @@ def dynamic_int8_keeping_float(regex: str):
     return recipe.dynamic_wi8_afp32() + [{"regex": regex, "operation": "*", "algorithm_key": "no_quantize"}]
 
 
-def dynamic_int8_hadamard(block: int = HADAMARD_BLOCK):
-    """dynamic_wi8c_hr_afp32 with the rotation's blocks capped at `block` input channels (a power of two)."""
+def dynamic_int8_hadamard(block: int | None = None):
+    """dynamic_wi8c_hr_afp32 with the rotation's blocks capped at `block` input channels (a power of two; default
+    HADAMARD_BLOCK, read at call time like the manifest's description of it)."""
     from ai_edge_quantizer import recipe
 
+    block = block or HADAMARD_BLOCK
     rcp = recipe.dynamic_wi8c_hr_afp32()
     for entry in rcp:  # the recipe manager moves unknown weight-config keys into the algorithm's params
         entry["op_config"]["weight_tensor_config"]["max_hadamard_size"] = block

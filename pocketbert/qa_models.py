@@ -210,6 +210,9 @@ class Step:
     # Re-entered on every run despite its marker: it keeps its own per-item results and skips what is done, so an
     # artifact added since (or re-made) is scored without redoing the others.
     reenter: bool = False
+    # callable(marker) -> None when an earlier run's marker still describes what the step would make now, else why
+    # not (redone with that notice): a conversion whose quantization recipe changed since is made again.
+    stale: object = None
 
 
 def _fmt_s(seconds: float) -> str:
@@ -293,13 +296,47 @@ def make_convert_step(role: str, suffix: str, fmt: str, precision: str):
             if (dest / "manifest.json").is_file():
                 shutil.rmtree(dest)
             return {"dir": None, "format": fmt, "precision": precision, "file_size_bytes": None, "parity": "failed",
-                    "task_agreement": exc.report.task_agreement if exc.report else None, "error": str(exc)}
+                    "task_agreement": exc.report.task_agreement if exc.report else None, "error": str(exc),
+                    "quantization": expected_quantization(fmt, precision)}
         m = load_manifest(dest)
         p = m["parity"]
         return {"dir": str(dest), "format": fmt, "precision": precision, "file_size_bytes": m["file_size_bytes"],
                 "parity": p["status"], "task_agreement": p.get("task_agreement"),
-                "max_abs": max((o.get("max_abs", 0.0) for o in p.get("outputs", {}).values()), default=None)}
+                "max_abs": max((o.get("max_abs", 0.0) for o in p.get("outputs", {}).values()), default=None),
+                "quantization": m.get("quantization")}
     return run
+
+
+def expected_quantization(fmt: str, precision: str) -> dict | None:
+    """The `quantization` block a conversion made now would carry, where the code holds it without converting: the
+    LiteRT recipes (their constants, e.g. int8-hadamard's block size, were tuned on QA data and may change). None:
+    not tracked (fp32, and the ONNX and Core ML schemes, whose one recipe each has not changed)."""
+    if fmt != "tflite" or precision == "fp32":
+        return None
+    try:
+        from pocketbert.convert.quantize import tflite_recipe
+
+        return tflite_recipe(precision)[1]
+    except ImportError:  # no ai-edge-quantizer here: no LiteRT conversion can run, the conversion step says so
+        return None
+
+
+def convert_step_stale(fmt: str, precision: str):
+    def stale(marker: dict) -> str | None:
+        now = expected_quantization(fmt, precision)
+        if now is None:
+            return None
+        made = marker.get("quantization")
+        if made is None and marker.get("dir"):  # markers written until 2026-12-04 recorded it in the manifest only
+            try:
+                made = json.loads((Path(marker["dir"]) / "manifest.json").read_text()).get("quantization")
+            except (OSError, ValueError, AttributeError):  # gone or unreadable: made again, as if never made
+                made = None
+        if made == now:
+            return None
+        was = (made or {}).get("recipe", "not recorded")
+        return f"its quantization recipe changed ({was} -> {now['recipe']})"
+    return stale
 
 
 def step_evaluate_artifacts(plan: Plan) -> dict:
@@ -365,7 +402,8 @@ def build_steps(plan: Plan, models_only: bool = False) -> list[Step]:
         for suffix, fmt, precision in ARTIFACTS:
             steps.append(Step(f"convert-{role}-{suffix}", f"convert {role} -> {fmt} {precision} "
                               f"(seq {','.join(map(str, plan.seq_lens))}, parity on SQuAD windows)", 60,
-                              make_convert_step(role, suffix, fmt, precision)))
+                              make_convert_step(role, suffix, fmt, precision),
+                              stale=convert_step_stale(fmt, precision)))
     steps.append(Step("evaluate-artifacts", "artifact EM/F1 as the apps run them (evaluate_artifact)", 600,
                       step_evaluate_artifacts, reenter=True))
     return steps
@@ -533,6 +571,12 @@ def drop_stale_temporaries(plan: Plan, echo) -> None:
     echo(f"removed {len(stale)} temporary dir(s) an interrupted run left in {plan.out} ({size / 2**20:.1f} MB)")
 
 
+def _redo_reason(plan: Plan, step: Step) -> str | None:
+    """Why an earlier run's marker of `step` no longer stands (None: it stands, or there is none)."""
+    marker = marker_path(plan, step.key)
+    return step.stale(json.loads(marker.read_text())) if step.stale and marker.is_file() else None
+
+
 def _run_steps(plan: Plan, echo, models_only: bool = False) -> dict:
     from pocketbert.core.atomic import write_json
 
@@ -542,14 +586,18 @@ def _run_steps(plan: Plan, echo, models_only: bool = False) -> dict:
     done: dict[str, dict] = {}
     measured = nominal = 0.0  # seconds / nominal seconds of steps run in this invocation (ETA scale)
     started = time.perf_counter()
+    redo = {s.key: why for s in steps if (why := _redo_reason(plan, s))}
     for i, step in enumerate(steps, 1):
         marker = marker_path(plan, step.key)
         tag = f"[{i}/{len(steps)}]"
-        if marker.is_file() and not step.reenter:
+        if marker.is_file() and not step.reenter and step.key not in redo:
             done[step.key] = json.loads(marker.read_text())
             echo(f"{tag} {step.title}: done earlier, skipped")
             continue
-        remaining = sum(s.weight_s for s in steps[i - 1:] if not marker_path(plan, s.key).is_file() or s.reenter)
+        if step.key in redo:
+            echo(f"{tag} notice: made earlier, but {redo[step.key]}: redoing it")
+        remaining = sum(s.weight_s for s in steps[i - 1:]
+                        if not marker_path(plan, s.key).is_file() or s.reenter or s.key in redo)
         scale = measured / nominal if nominal >= ETA_MIN_NOMINAL_S else 1.0
         echo(f"{tag} {step.title} (ETA for what is left: {_fmt_s(remaining * scale)})")
         t0 = time.perf_counter()

@@ -177,7 +177,8 @@ def test_batches_are_cut_to_their_longest_window():
 
 def record_steps(monkeypatch, student_f1: float = 50.0) -> list[str]:
     """Replace every step of a run by one that records its name (in the returned list) and returns made-up scores:
-    the teacher F1 50, the student `student_f1`; each conversion a passed 1-byte artifact."""
+    the teacher F1 50, the student `student_f1`; each conversion a passed 1-byte artifact made with
+    today's quantization recipe."""
     calls: list[str] = []
 
     def fake(name, f1=50.0):
@@ -188,7 +189,8 @@ def record_steps(monkeypatch, student_f1: float = 50.0) -> list[str]:
     monkeypatch.setattr(qa_models, "step_student", fake("student", student_f1))
     monkeypatch.setattr(qa_models, "step_evaluate_artifacts", fake("evaluate"))
     monkeypatch.setattr(qa_models, "make_convert_step", lambda role, suffix, fmt, precision: lambda plan: (
-        calls.append(f"{role}-{suffix}"), {"file_size_bytes": 1, "parity": "passed"})[1])
+        calls.append(f"{role}-{suffix}"), {"file_size_bytes": 1, "parity": "passed",
+                                           "quantization": qa_models.expected_quantization(fmt, precision)})[1])
     return calls
 
 
@@ -446,3 +448,49 @@ def test_an_artifact_refused_by_parity_is_recorded_and_the_run_goes_on(tiny_mode
     evaluated = json.loads((out / "summary.json").read_text())["artifact_accuracy"]["artifacts"]
     assert evaluated["teacher-onnx-int8"]["status"].startswith("skipped: not written") and not stale.exists()
     assert scored == ["teacher-tflite-int8", "student-tflite-int8", "student-onnx-int8"]
+
+
+def test_a_conversion_whose_quantization_recipe_changed_is_redone(tiny_models, tmp_path, monkeypatch):
+    """A re-run skips finished conversions, except those whose LiteRT recipe the code has changed since (e.g.
+    int8-hadamard's block size): those are made again, with a notice, so OUT never mixes old and new recipes.
+    Markers written before the recipe was recorded in them are read through their artifact's manifest."""
+    from pocketbert.convert import api, quantize
+
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    teacher = tiny_models("bert", "mlm", layers=6)
+    made = []
+
+    def fake_convert(fmt, model, task, seq_lens, precision, dest, **kw):
+        made.append((Path(model).name, precision))
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "manifest.json").write_text(json.dumps({  # what convert_model records of its quantization
+            "file_size_bytes": 1, "parity": {"status": "passed", "task_agreement": 1.0, "outputs": {}},
+            "quantization": quantize.tflite_recipe(precision)[1] if precision != "fp32" else None}))
+
+    monkeypatch.setattr(api, "convert_model", fake_convert)
+    monkeypatch.setattr("pocketbert.core.manifest.load_manifest",
+                        lambda d: json.loads((Path(d) / "manifest.json").read_text()))
+    monkeypatch.setattr(qa_models, "ARTIFACTS", (("tflite-fp32", "tflite", "fp32"),
+                                                 ("tflite-int8-hadamard", "tflite", "int8-hadamard")))
+    for name in ("step_teacher", "step_student"):
+        monkeypatch.setattr(qa_models, name, lambda plan: {"eval_f1": 50.0, "eval_exact_match": 40.0})
+    monkeypatch.setattr(qa_models, "step_student_init", lambda plan: {"layers": [0, 2, 4]})
+    monkeypatch.setattr(qa_models, "step_evaluate_artifacts", lambda plan: {"status": "done", "artifacts": {}})
+    assert CliRunner().invoke(cli, args(data, out, teacher)).exit_code == 0
+    assert made == [("teacher", "fp32"), ("teacher", "int8-hadamard"), ("student", "fp32"), ("student", "int8-hadamard")]
+    marker = out / "steps" / "convert-student-tflite-int8-hadamard.json"
+    old = json.loads(marker.read_text())
+    assert old["quantization"]["recipe"].endswith(f"max_hadamard_size {quantize.HADAMARD_BLOCK}")
+    del old["quantization"]  # as markers were written until 2026-12-04: the manifest still says which recipe
+    marker.write_text(json.dumps(old))
+    made.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0 and made == [] and "redoing" not in res.output, res.output
+    monkeypatch.setattr(quantize, "HADAMARD_BLOCK", quantize.HADAMARD_BLOCK // 2)
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0, res.output
+    assert made == [("teacher", "int8-hadamard"), ("student", "int8-hadamard")]  # fp32 kept
+    assert (f"quantization recipe changed (dynamic_wi8c_hr_afp32, max_hadamard_size {2 * quantize.HADAMARD_BLOCK} -> "
+            f"dynamic_wi8c_hr_afp32, max_hadamard_size {quantize.HADAMARD_BLOCK}): redoing it") in res.output
+    assert json.loads(marker.read_text())["quantization"]["recipe"].endswith(f"size {quantize.HADAMARD_BLOCK}")
