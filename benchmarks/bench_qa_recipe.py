@@ -4,11 +4,13 @@
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,4 --arm 1,4,6   # 4 vs 6 student epochs
     python benchmarks/bench_qa_recipe.py --device cuda --out build/qa-recipe-cuda --arm 0.5,2 --arm 1,4,6
     python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,6 --arm 1,4,2,2   # 2 masked copies, same steps
+    python benchmarks/bench_qa_recipe.py --out build/qa-recipe --arm 1,4,6 --arm 1,4,6,0,1e-4   # student lr 1e-4
 
 A teacher is fine-tuned on SQuAD articles 1-16 only (the profile's teacher recipe: `--device cpu` the CPU profile,
 `cuda` the GPU one, as `qa-models --device` picks them), its 3-layer copy is made (`init-student` with qa-models'
-layer map: every other layer), and each arm (alpha_kd,temperature[,epochs[,copies]]) task-distills that copy with
-the profile's student recipe (its epochs and masked copies, `finetune --augment-copies`, unless the arm names them),
+layer map: every other layer), and each arm (alpha_kd,temperature[,epochs[,copies[,lr]]]) task-distills that copy
+with the profile's student recipe (its epochs, masked copies (`finetune --augment-copies`) and learning rate, unless
+the arm names them),
 scored on articles 17-20; articles 21-24, which
 `make qa-models` reports on, are never read. On CPU, arms run `--parallel` at a time with one thread each (side by
 side, so a noisy box slows them alike); on a GPU one at a time. Every
@@ -34,6 +36,9 @@ from pocketbert.qa_models import DEFAULT_DATA, PROFILES, STUDENT_LAYERS
 
 DEV_TRAIN_ARTICLES = 16  # articles 1-16 train the teacher and the students ...
 DEV_EVAL_ARTICLES = 4    # ... 17-20 score them
+# Arms trained at this learning rate have no -lr in their dir name: every arm before the rate became an arm setting
+# ran at it (the CPU profile's student lr), and their dirs keep their names.
+UNNAMED_LR = 2e-4
 
 
 def pocketbert(*args: str, log: Path | None = None, threads: int | None = None) -> subprocess.Popen:
@@ -62,44 +67,47 @@ def wait_ok(proc: subprocess.Popen, what: str) -> None:
         sys.exit(f"{what} failed (exit {proc.returncode}); see its log")
 
 
-def arm(text: str) -> tuple[float, float, float | None, int | None]:
-    """ALPHA_KD,T[,EPOCHS[,COPIES]] -> (alpha_kd, temperature, epochs, masked copies; None: the profile's), checked
-    as `finetune qa` checks them."""
+def arm(text: str) -> tuple[float, float, float | None, int | None, float | None]:
+    """ALPHA_KD,T[,EPOCHS[,COPIES[,LR]]] -> (alpha_kd, temperature, epochs, masked copies, learning rate; None: the
+    profile's), checked as `finetune qa` checks them."""
     try:
         numbers = [float(x) for x in text.split(",")]
     except ValueError:
         numbers = []
-    if len(numbers) not in (2, 3, 4):
-        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS[,COPIES]] (e.g. 1,4 or 1,4,6 or 1,4,2,2)")
-    a, t, epochs, copies = (*numbers, None, None)[:4]
+    if len(numbers) not in (2, 3, 4, 5):
+        raise argparse.ArgumentTypeError(f"{text!r} is not ALPHA_KD,T[,EPOCHS[,COPIES[,LR]]] (e.g. 1,4 or 1,4,6 or "
+                                         "1,4,2,2 or 1,4,6,0,1e-4)")
+    a, t, epochs, copies, lr = (*numbers, None, None, None)[:5]
     if not (0 <= a <= 1 and t > 0 and (epochs is None or epochs > 0)
-            and (copies is None or (copies >= 0 and copies == int(copies)))):
-        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T and EPOCHS > 0, COPIES a whole "
-                                         "number >= 0")
-    return a, t, epochs, None if copies is None else int(copies)
+            and (copies is None or (copies >= 0 and copies == int(copies))) and (lr is None or lr > 0)):
+        raise argparse.ArgumentTypeError(f"{text!r}: ALPHA_KD must be in [0, 1], T, EPOCHS and LR > 0, COPIES a "
+                                         "whole number >= 0")
+    return a, t, epochs, None if copies is None else int(copies), lr
 
 
-def arm_name(a: float, t: float, epochs: float, copies: int, mask: float) -> str:
-    """student-a1-T4-e6 (-aug2-m0.15 with masked copies at that mask rate): every setting in the name, so a changed
-    profile default never reuses another arm's dir."""
-    return f"student-a{a:g}-T{t:g}-e{epochs:g}" + (f"-aug{copies}-m{mask:g}" if copies else "")
+def arm_name(a: float, t: float, epochs: float, copies: int, mask: float, lr: float) -> str:
+    """student-a1-T4-e6 (-aug2-m0.15 with masked copies at that mask rate, -lr0.0001 at a rate other than UNNAMED_LR):
+    every setting in the name, so a changed profile default never reuses another arm's dir."""
+    return (f"student-a{a:g}-T{t:g}-e{epochs:g}" + (f"-aug{copies}-m{mask:g}" if copies else "")
+            + (f"-lr{lr:g}" if lr != UNNAMED_LR else ""))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=Path("build/qa-recipe"))
-    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T[,EPOCHS[,COPIES]]", type=arm,
-                    help="a student recipe: soft-target weight, temperature and optionally epochs and masked copies "
-                         "of the training windows, e.g. 1,4 or 1,4,6 or 1,4,2,2 (repeat)")
+    ap.add_argument("--arm", action="append", required=True, metavar="ALPHA_KD,T[,EPOCHS[,COPIES[,LR]]]", type=arm,
+                    help="a student recipe: soft-target weight, temperature and optionally epochs, masked copies "
+                         "of the training windows and learning rate, e.g. 1,4 or 1,4,6 or 1,4,2,2 or 1,4,6,0,1e-4 "
+                         "(repeat)")
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at a time, one thread each (CPU only)")
     ap.add_argument("--device", choices=sorted(PROFILES), default="cpu",
                     help="cpu: the CPU profile, arms side by side; cuda: the GPU profile (seq 384), one arm at a time")
     ap.add_argument("--teacher", default="minilm", help="the model the dev teacher is fine-tuned from")
     args = ap.parse_args()
     p, out = PROFILES[args.device], args.out
-    arms = [(a, t, e or p.epochs_of("student"), p.augment_copies if c is None else c, p.augment_mask)
-            for a, t, e, c in args.arm]
+    arms = [(a, t, e or p.epochs_of("student"), p.augment_copies if c is None else c, p.augment_mask,
+             lr or p.lr_student) for a, t, e, c, lr in args.arm]
     gpu = args.device == "cuda"
     parallel, threads = (1, None) if gpu else (args.parallel, 1)  # one GPU: arms take turns on it
     train, dev = out / "train16.json", out / "dev4.json"
@@ -123,12 +131,12 @@ def main() -> None:
     todo = [r for r in arms if not finished(out / arm_name(*r))]
     for start in range(0, len(todo), parallel):
         running = []
-        for a, t, epochs, copies, mask in todo[start : start + parallel]:
-            name = arm_name(a, t, epochs, copies, mask)
+        for a, t, epochs, copies, mask, lr in todo[start : start + parallel]:
+            name = arm_name(a, t, epochs, copies, mask, lr)
             print(f"training {name} (log {out / (name + '.log')})", flush=True)
             running.append((name, pocketbert("finetune", "qa", "--model", str(init), "--teacher", str(teacher),
                                              *common, "--epochs", f"{epochs:g}", "--lr",
-                                             f"{p.lr_student:g}", "--alpha-kd", f"{a:g}", "--temperature", f"{t:g}",
+                                             f"{lr:g}", "--alpha-kd", f"{a:g}", "--temperature", f"{t:g}",
                                              "--augment-copies", str(copies),
                                              "--augment-mask", f"{mask:g}",
                                              "--out", str(out / name), "--force", log=out / f"{name}.log",
@@ -139,11 +147,11 @@ def main() -> None:
     examples, first = read_squad(dev), None
     rows = []
     t_answers = saved_answers(teacher)
-    for a, t, e, c, m in arms:
-        name = arm_name(a, t, e, c, m)
+    for a, t, e, c, m, lr in arms:
+        name = arm_name(a, t, e, c, m, lr)
         if not (r := finished(out / name)):
             continue
-        row = {"alpha_kd": a, "temperature": t, "epochs": e, "augment_copies": c,
+        row = {"alpha_kd": a, "temperature": t, "epochs": e, "augment_copies": c, "lr": lr,
                **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
         if (answers := saved_answers(out / name)) and t_answers:
@@ -166,7 +174,8 @@ def main() -> None:
             share += "; F1 x{:.3f} [{:.3f}-{:.3f}] of {}'s".format(r["f1_ratio"], *r["f1_ratio_interval"],
                                                                 r["compared_with"])
         copies = f" + {r['augment_copies']} masked copies" if r["augment_copies"] else ""
-        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs{copies}: EM "
+        print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs{copies}  lr {r['lr']:g}: "
+              f"EM "
               f"{r['eval_exact_match']:.2f}  F1 {r['eval_f1']:.2f}  ({share})")
     if any("share_interval" in r for r in rows):
         print(f"[brackets: {SHARE_LEVEL:.0%} intervals over resampled dev questions, paired; arms without saved "
