@@ -127,7 +127,7 @@ class Profile:
 # F1 ratio 1.007, 95% interval 0.973-1.041: a small gain, within the noise of 607 questions, adopted as the longer
 # schedule soft-target distillation is known to reward; 10 epochs then gave 56.72, x0.983 [0.951-1.017] of 6: no
 # further gain; nor did 2 masked copies x 2 epochs at the same step count, 57.60, x0.998 [0.958-1.042]: augment_copies
-# stays 0). With the teacher's logits computed once
+# stays 0; nor a student lr of 1e-4 / 4e-4 instead of 2e-4: 55.95 / 55.65). With the teacher's logits computed once
 # (finetune.TrainConfig.cache_teacher) a student step costs ~45% of a teacher step (1.16 vs 2.6 s) after a ~4-minute
 # pass that computes them: 6 epochs cost ~14 minutes more than 4 (`--student-epochs 4` for the 90-minute run).
 # Pure soft targets at T = 4 (alpha_kd 1.0, no hard-label CE): chosen on a dev split that the eval articles never
