@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pocketbert.core.atomic import write_json
 from pocketbert.core.errors import PocketbertError
-from pocketbert.core.squad import SHARE_LEVEL, f1_share_interval, read_squad, write_squad_subset
+from pocketbert.core.squad import SHARE_LEVEL, SHARE_MIN_QUESTIONS, f1_share_interval, read_squad, write_squad_subset
 from pocketbert.distill.finetune import PREDICTIONS_FILE
 from pocketbert.qa_models import DEFAULT_DATA, PROFILES, STUDENT_LAYERS
 
@@ -154,7 +154,7 @@ def main() -> None:
         row = {"alpha_kd": a, "temperature": t, "epochs": e, "augment_copies": c, "lr": lr,
                **{k: r[k] for k in ("eval_exact_match", "eval_f1", "eval_n")},
                "share_of_teacher_f1": r["eval_f1"] / t_res["eval_f1"]}
-        if (answers := saved_answers(out / name)) and t_answers:
+        if (answers := saved_answers(out / name)) and t_answers and len(examples) >= SHARE_MIN_QUESTIONS:
             row["share_interval"] = f1_share_interval(examples, answers, t_answers)
             first = first or (name, r["eval_f1"], answers)  # the arm the later ones are compared with
             if first[0] != name:  # paired: both students answer the same resampled questions
@@ -177,6 +177,8 @@ def main() -> None:
         print(f"  alpha_kd {r['alpha_kd']:g}  T {r['temperature']:g}  {r['epochs']:g} epochs{copies}  lr {r['lr']:g}: "
               f"EM "
               f"{r['eval_exact_match']:.2f}  F1 {r['eval_f1']:.2f}  ({share})")
+    if len(examples) < SHARE_MIN_QUESTIONS:  # a small custom --data: resampled shares run off to absurd bounds
+        print(f"[no intervals: {len(examples)} dev questions, fewer than {SHARE_MIN_QUESTIONS}]")
     if any("share_interval" in r for r in rows):
         print(f"[brackets: {SHARE_LEVEL:.0%} intervals over resampled dev questions, paired; arms without saved "
               "answers have none]")
