@@ -54,6 +54,8 @@ PARITY_N = PARITY_SAMPLES          # SQuAD questions per sequence length in each
 PAPER_RETENTION = 0.97              # DistilBERT (D): 86.9 / 88.5 F1 of BERT-base on SQuAD v1.1 dev (97-98%)
 TARGET_TEACHER_F1 = 50.0            # issue 11's bar for the CPU teacher
 TARGET_RETENTION = 0.90             # issue 11's bar for the student's share of the teacher's F1
+TARGET_INT8_F1_DROP = 0.5           # issue 11's bars for each int8 artifact against its PyTorch source, over all
+TARGET_INT8_SAME_SPAN = 0.98        # eval questions run as the apps run them: F1 drop at most, same span at least
 # (dir suffix, format, precision) of every artifact made for each of teacher and student.
 # int8-hadamard (rotated dynamic int8) and int8-mixed (FFN linears fp32) are there because plain dynamic int8 of every
 # op moves too many answer spans on this pair (README); ONNX is int8-block because quantize_dynamic's per-tensor
@@ -659,8 +661,24 @@ def summarize(plan: Plan, done: dict[str, dict]) -> dict:
                     "retention_met": bool(retention is not None and retention >= TARGET_RETENTION)},
         "artifacts": artifacts,
         "artifact_accuracy": done.get("evaluate-artifacts"),
+        "int8_targets": int8_targets(done.get("evaluate-artifacts")),
         "steps_seconds": {k: v.get("seconds") for k, v in done.items()},
     }
+
+
+def int8_targets(evaluated: dict | None) -> dict[str, dict]:
+    """Per scored int8 artifact: its F1 drop from the PyTorch source on the same windows and its same-span agreement,
+    each against issue 11's bar, so the summary says which files meet them rather than leaving it to the reader."""
+    precision = {f"{role}-{suffix}": p for role in ROLES for suffix, _, p in ARTIFACTS}
+    out = {}
+    for name, ev in ((evaluated or {}).get("artifacts") or {}).items():
+        if not precision.get(name, "").startswith("int8") or ev.get("f1") is None or ev.get("source_f1") is None:
+            continue
+        drop = ev["source_f1"] - ev["f1"]
+        out[name] = {"f1_drop": drop, "f1_drop_met": drop <= TARGET_INT8_F1_DROP,
+                     "same_span": ev.get("agreement"),
+                     "same_span_met": ev.get("agreement") is not None and ev["agreement"] >= TARGET_INT8_SAME_SPAN}
+    return out
 
 
 def print_summary(summary: dict, echo=click.echo) -> None:
@@ -690,6 +708,9 @@ def print_summary(summary: dict, echo=click.echo) -> None:
             f1 = (f"  F1 {ev['f1']:.2f} (PyTorch on the same windows {ev['source_f1']:.2f}, same span "
                   f"{ev['agreement']:.1%})") if ev.get("f1") is not None and ev.get("source_f1") is not None else ""
             size = "       -   " if art.get("file_size_bytes") is None else f"{art['file_size_bytes'] / 1e6:8.1f} MB"
+            if tg := (summary.get("int8_targets") or {}).get(name):
+                f1 += (f"; int8 targets: F1 drop <= {TARGET_INT8_F1_DROP:g} {'met' if tg['f1_drop_met'] else 'NOT met'}, "
+                       f"same span >= {TARGET_INT8_SAME_SPAN:.0%} {'met' if tg['same_span_met'] else 'NOT met'}")
             echo(f"  {name:<28} {size}  parity {art['parity']:<9} "
                  f"agreement {agree}{f1}")
 

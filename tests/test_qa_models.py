@@ -494,3 +494,28 @@ def test_a_conversion_whose_quantization_recipe_changed_is_redone(tiny_models, t
     assert (f"quantization recipe changed (dynamic_wi8c_hr_afp32, max_hadamard_size {2 * quantize.HADAMARD_BLOCK} -> "
             f"dynamic_wi8c_hr_afp32, max_hadamard_size {quantize.HADAMARD_BLOCK}): redoing it") in res.output
     assert json.loads(marker.read_text())["quantization"]["recipe"].endswith(f"size {quantize.HADAMARD_BLOCK}")
+
+
+def test_the_summary_says_which_int8_artifacts_meet_the_issues_bars():
+    """F1 drop <= 0.5 and same span >= 98% against the PyTorch source, per scored int8 file; fp32 files and files
+    without scores are not judged."""
+    evaluated = {"artifacts": {
+        "student-tflite-int8-hadamard": {"f1": 65.49, "source_f1": 65.38, "agreement": 0.976},
+        "teacher-tflite-int8-mixed": {"f1": 70.60, "source_f1": 71.27, "agreement": 0.985},
+        "teacher-onnx-int8-block": {"f1": 71.08, "source_f1": 71.27, "agreement": 0.982},
+        "teacher-tflite-fp32": {"f1": 71.27, "source_f1": 71.27, "agreement": 1.0},
+        "student-tflite-int8": {"status": "skipped: not written (parity refused it)"}}}
+    targets = qa_models.int8_targets(evaluated)
+    assert set(targets) == {"student-tflite-int8-hadamard", "teacher-tflite-int8-mixed", "teacher-onnx-int8-block"}
+    assert targets["student-tflite-int8-hadamard"]["f1_drop_met"] and not targets["student-tflite-int8-hadamard"]["same_span_met"]
+    assert not targets["teacher-tflite-int8-mixed"]["f1_drop_met"] and targets["teacher-tflite-int8-mixed"]["same_span_met"]
+    assert targets["teacher-onnx-int8-block"]["f1_drop_met"] and targets["teacher-onnx-int8-block"]["same_span_met"]
+    lines = []
+    summary = {"teacher": {"model": "t", "eval_n": 783}, "student": {}, "f1_retention": None, "int8_targets": targets,
+               "artifact_accuracy": evaluated,
+               "artifacts": {name: {"parity": "passed", "task_agreement": 1.0, "file_size_bytes": 1}
+                             for name in evaluated["artifacts"]}}
+    qa_models.print_summary(summary, echo=lines.append)
+    line = next(ln for ln in lines if "student-tflite-int8-hadamard" in ln)
+    assert "int8 targets: F1 drop <= 0.5 met, same span >= 98% NOT met" in line
+    assert "int8 targets" not in next(ln for ln in lines if "teacher-tflite-fp32" in ln)
