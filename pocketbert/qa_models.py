@@ -336,8 +336,9 @@ def convert_step_stale(fmt: str, precision: str):
                 made = None
         if made == now:
             return None
-        was = (made or {}).get("recipe", "not recorded")
-        return f"its quantization recipe changed ({was} -> {now['recipe']})"
+        if made is None:  # a refused conversion of before 2026-12-05 left neither: redone once, then recorded
+            return f"it did not record its quantization recipe (today: {now['recipe']})"
+        return f"its quantization recipe changed ({made.get('recipe')} -> {now['recipe']})"
     return stale
 
 
