@@ -7,7 +7,10 @@ on each (the sweeps behind `--precision int8-mixed` and `int8-hadamard`'s block 
 
 The gate's windows come from --data. The training articles do not discriminate: the model fits them, so its spans
 have wide margins (the SQuAD teacher's all-int8 file: 100% same span on train.json vs 95.3% on eval.json), which is
-why int8-hadamard's block size was chosen on an embedding model instead (benchmarks/bench_hadamard.py).
+why int8-hadamard's block size was first chosen on an embedding model (benchmarks/bench_hadamard.py) and later
+measured on the dev split's models (trained on articles 1-16, windows of articles 17-20: README "SQuAD"). The gate's
+192 windows are a coarse measure on trained QA models; score each variant dir on every question with `pocketbert
+evaluate qa --model DIR --data ... --source MODEL` and compare two of them with benchmarks/bench_int8_paired.py.
 
 Writes nothing outside --work (default build/int8-sensitivity/<artifact>); prints size and same-span agreement.
 """
@@ -37,6 +40,8 @@ VARIANTS = {
 }
 # Every op int8, inputs rotated by Hadamard blocks of this many channels (quantize.dynamic_int8_hadamard).
 HADAMARD_BLOCKS = {f"hadamard-{b}": b for b in (16, 32, 64, 128)}
+# The same with the word-embedding table stored float16 (weight-only, dequantized at load) instead of int8.
+EMB_FP16_HADAMARD = {f"emb-fp16-hadamard-{b}": b for b in (32, 64)}
 
 
 def variant_recipe(name: str):
@@ -44,6 +49,9 @@ def variant_recipe(name: str):
 
     if name in HADAMARD_BLOCKS:
         return quantize.dynamic_int8_hadamard(HADAMARD_BLOCKS[name])
+    if name in EMB_FP16_HADAMARD:
+        return quantize.dynamic_int8_hadamard(EMB_FP16_HADAMARD[name]) + [
+            {**quantize.TFLITE_FP16_RECIPE[0], "regex": VARIANTS["embedding-float"]}]
     return quantize.dynamic_int8_keeping_float(VARIANTS[name]) if VARIANTS[name] else recipe.dynamic_wi8_afp32()
 
 
@@ -51,13 +59,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("artifact", type=Path, help="a fp32 LiteRT QA artifact dir")
     ap.add_argument("--data", type=Path, required=True, help="SQuAD JSON the gate draws its windows from")
-    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS) + list(HADAMARD_BLOCKS),
+    ap.add_argument("--variant", action="append",
+                    choices=sorted(VARIANTS) + list(HADAMARD_BLOCKS) + list(EMB_FP16_HADAMARD),
                     help="default: all")
     ap.add_argument("--n", type=int, default=PARITY_SAMPLES, help="questions per sequence length")
     ap.add_argument("--work", type=Path, default=None)
     a = ap.parse_args()
     work = a.work or Path("build/int8-sensitivity") / a.artifact.name
-    for name in a.variant or [*VARIANTS, *HADAMARD_BLOCKS]:
+    for name in a.variant or [*VARIANTS, *HADAMARD_BLOCKS, *EMB_FP16_HADAMARD]:
         dest = work / name
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(a.artifact, dest)
