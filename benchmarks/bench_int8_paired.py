@@ -37,9 +37,8 @@ def main() -> None:
     args = ap.parse_args()
     ref = answers(args.reference, args.data)
     ids = sorted(ref)
-    same = {name: np.array([got[i] == ref[i] for i in ids], dtype=float)  # (questions,) 1 = the reference's answer
-            for name, got in ((args.a, answers(args.a, args.data)), (args.b, answers(args.b, args.data)))}
-    a, b = same[args.a], same[args.b]
+    a, b = (np.array([got[i] == ref[i] for i in ids], dtype=float)  # (questions,) 1 = the reference's answer
+            for got in (answers(args.a, args.data), answers(args.b, args.data)))
     rows = np.random.default_rng(SEED).integers(0, len(ids), (SHARE_RESAMPLES, len(ids)))  # (resamples, questions)
     diff = b[rows].mean(axis=1) - a[rows].mean(axis=1)
     lo, hi = np.quantile(diff, [(1 - SHARE_LEVEL) / 2, (1 + SHARE_LEVEL) / 2])

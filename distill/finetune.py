@@ -273,11 +273,6 @@ def teacher_outputs(teacher, cache: dict[str, torch.Tensor] | None, idx: torch.T
         return teacher(**forward_inputs(teacher, batch), output_hidden_states=hidden_states)
 
 
-def augment_settings(cfg: TrainConfig) -> dict:
-    """The masked-copy settings for eval_results.json, only where copies were made (older results have none)."""
-    return augment.recorded_settings(cfg.augment_copies, cfg.augment_mask)
-
-
 def _checkpoint_due(cfg: TrainConfig, step: int, since_s: float, last: bool) -> bool:
     if last:
         return False  # OUT itself is written next
@@ -445,7 +440,8 @@ def finetune_qa(model: str, train_file: Path, eval_file: Path | None, out: Path,
     with atomic_output_dir(Path(out), force=replacing) as tmp:
         results = {"task": "qa", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
-                   "train_examples": len(train), **augment_settings(cfg)}
+                   "train_examples": len(train),
+                   **augment.recorded_settings(cfg.augment_copies, cfg.augment_mask)}
         results.update(_train(Path(out), cfg, "qa", tensors, student, t_model, qa_losses,
                               {"max_len": max_len, "doc_stride": doc_stride, "max_query_len": max_query_len},
                               resume, resuming, stop_after_step))
@@ -501,7 +497,8 @@ def finetune_cls(model: str, train_file: Path, eval_file: Path | None, out: Path
     with atomic_output_dir(Path(out), force=replacing) as tmp:
         results = {"task": "cls", "model": str(model), "teacher": teacher, "alpha_kd": cfg.alpha_kd if teacher else 0.0,
                    "alpha_hidden": cfg.alpha_hidden if teacher else 0.0, "temperature": cfg.temperature,
-                   "train_examples": len(train.labels), "num_labels": num_labels, **augment_settings(cfg)}
+                   "train_examples": len(train.labels), "num_labels": num_labels,
+                   **augment.recorded_settings(cfg.augment_copies, cfg.augment_mask)}
         results.update(_train(Path(out), cfg, "cls", tensors, student, t_model, cls_losses, {"max_len": max_len},
                               resume, resuming, stop_after_step))
         if dev is not None:
