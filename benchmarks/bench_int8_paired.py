@@ -12,11 +12,13 @@ Writes nothing.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from pocketbert.core.artifact_eval import evaluate_artifact
+from pocketbert.core.errors import PocketbertError
 from pocketbert.core.squad import SHARE_LEVEL, SHARE_RESAMPLES
 
 SEED = 0
@@ -35,10 +37,13 @@ def main() -> None:
     ap.add_argument("a", type=Path, help="quantized artifact dir A")
     ap.add_argument("b", type=Path, help="quantized artifact dir B")
     args = ap.parse_args()
-    ref = answers(args.reference, args.data)
-    ids = sorted(ref)
-    a, b = (np.array([got[i] == ref[i] for i in ids], dtype=float)  # (questions,) 1 = the reference's answer
-            for got in (answers(args.a, args.data), answers(args.b, args.data)))
+    try:
+        ref = answers(args.reference, args.data)
+        ids = sorted(ref)
+        a, b = (np.array([got[i] == ref[i] for i in ids], dtype=float)  # (questions,) 1 = the reference's answer
+                for got in (answers(args.a, args.data), answers(args.b, args.data)))
+    except PocketbertError as exc:  # a missing artifact dir or data file, a non-QA artifact: one line
+        sys.exit(f"Error: {exc}")
     rows = np.random.default_rng(SEED).integers(0, len(ids), (SHARE_RESAMPLES, len(ids)))  # (resamples, questions)
     diff = b[rows].mean(axis=1) - a[rows].mean(axis=1)
     lo, hi = np.quantile(diff, [(1 - SHARE_LEVEL) / 2, (1 + SHARE_LEVEL) / 2])
