@@ -24,6 +24,15 @@ MIN_AGREEMENT = {"fp32": 0.99, "reduced": 0.97}
 MIN_AGREEMENT_MLM_REDUCED = 0.90
 # embed: an example "agrees" when cosine(artifact, torch) of its embedding reaches this.
 EMBED_MIN_COSINE = {"fp32": 0.9999, "reduced": 0.99}
+# A task agreement within RECHECK_SE standard errors of its bar (either side; the binomial error of a share equal
+# to the bar over the examples judged) is measured again on RECHECK_FACTOR times the examples, and that larger
+# sample decides. Why: one gate of 64 SQuAD questions x 3 lengths judges 192 answers, so at the 97% bar one
+# standard error is 1.2 points and a verdict near the bar was the draw of questions: the dev student's int8 files
+# scored 94.3 / 96.4 / 94.3% at the gate against 97.0 / 96.9 / 98.5% over all 607 dev questions (README "SQuAD").
+# A perfect score is never re-checked (fp32 files, judged by their numbers first, agree on every answer), and files
+# far from the bar keep the single cheap gate.
+RECHECK_SE = 2.0
+RECHECK_FACTOR = 3
 
 
 class ParityError(PocketbertError):
@@ -120,8 +129,9 @@ def judge(report: ParityReport, task: str, precision: str, agreements: list[bool
     return report
 
 
-def numeric_parity(runner, source, tokenizer, manifest: dict, data, n: int) -> ParityReport:
-    """Compare runner vs PyTorch on every signature (static length) of the artifact."""
+def measure(runner, source, tokenizer, manifest: dict, data, n: int) -> tuple[ParityReport, list[bool]]:
+    """Run runner and PyTorch on `n` examples at every signature (static length) of the artifact; the report (not
+    judged yet) and one task-agreement bool per example and length."""
     from pocketbert.convert.parity_inputs import build_batch
     from pocketbert.convert.wrappers import torch_outputs
 
@@ -143,7 +153,43 @@ def numeric_parity(runner, source, tokenizer, manifest: dict, data, n: int) -> P
     report.outputs = {k: merge_stats(parts[k]) for k in source.outputs}
     report.note = (f"{runner.runtime} vs PyTorch on {report.n} real examples over seq lens "
                    f"{', '.join(map(str, manifest['seq_lens']))}")
-    return judge(report, task, precision, agreements)
+    return report, agreements
+
+
+def near_the_bar(agreement: float | None, bar: float | None, judged: int) -> bool:
+    """True when a task agreement over `judged` answers lies within RECHECK_SE standard errors of its bar (the
+    binomial error of a share equal to the bar); a perfect score never does."""
+    if agreement is None or bar is None or agreement >= 1.0 or judged <= 0:
+        return False
+    return abs(agreement - bar) < RECHECK_SE * (bar * (1.0 - bar) / judged) ** 0.5
+
+
+def _decided_by_agreement_near_the_bar(report: ParityReport, judged: int) -> bool:
+    others_ok = all(ok for check, ok, _ in report.checks if not check.endswith("task agreement"))
+    return others_ok and near_the_bar(report.task_agreement, report.thresholds.get("min_task_agreement"), judged)
+
+
+def gate(measure_n, task: str, precision: str, n: int) -> ParityReport:
+    """The parity verdict: `measure_n(n)` -> (report, agreements) judged; a verdict near the bar is taken again on
+    RECHECK_FACTOR * n examples (when the data holds more) and that larger sample decides."""
+    report, agreements = measure_n(n)
+    judge(report, task, precision, agreements)
+    if not _decided_by_agreement_near_the_bar(report, len(agreements)):
+        return report
+    first = report.task_agreement
+    again, more = measure_n(n * RECHECK_FACTOR)
+    if again.n <= report.n:  # the data has no more examples: the first sample is all there is
+        return report
+    judge(again, task, precision, more)
+    again.note += (f"; re-checked: {first:.1%} on the first {report.n} examples was within {RECHECK_SE:g} "
+                   f"standard errors of the bar, so {again.n} examples decide")
+    return again
+
+
+def numeric_parity(runner, source, tokenizer, manifest: dict, data, n: int) -> ParityReport:
+    """Compare runner vs PyTorch on every signature of the artifact (see `gate` for when n grows)."""
+    return gate(lambda k: measure(runner, source, tokenizer, manifest, data, k),
+                manifest["task"], manifest["precision"], n)
 
 
 def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=None, tokenizer=None,

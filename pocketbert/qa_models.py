@@ -298,12 +298,13 @@ def make_convert_step(role: str, suffix: str, fmt: str, precision: str):
             if (dest / "manifest.json").is_file():
                 shutil.rmtree(dest)
             return {"dir": None, "format": fmt, "precision": precision, "file_size_bytes": None, "parity": "failed",
-                    "task_agreement": exc.report.task_agreement if exc.report else None, "error": str(exc),
+                    "task_agreement": exc.report.task_agreement if exc.report else None,
+                    "parity_examples": exc.report.n if exc.report else None, "error": str(exc),
                     "quantization": expected_quantization(fmt, precision)}
         m = load_manifest(dest)
         p = m["parity"]
         return {"dir": str(dest), "format": fmt, "precision": precision, "file_size_bytes": m["file_size_bytes"],
-                "parity": p["status"], "task_agreement": p.get("task_agreement"),
+                "parity": p["status"], "task_agreement": p.get("task_agreement"), "parity_examples": p.get("n"),
                 "max_abs": max((o.get("max_abs", 0.0) for o in p.get("outputs", {}).values()), default=None),
                 "quantization": m.get("quantization")}
     return run
@@ -323,23 +324,43 @@ def expected_quantization(fmt: str, precision: str) -> dict | None:
         return None
 
 
-def convert_step_stale(fmt: str, precision: str):
+def convert_step_stale(fmt: str, precision: str, gate_answers: int):
+    """The redo rule of a finished conversion (`gate_answers`: task answers one parity gate judges, questions x
+    lengths): made again when its LiteRT quantization recipe changed since, or when its gate verdict was taken on
+    the first sample alone while near the bar (markers of before 2026-12-05, when the gate did not re-check yet)."""
     def stale(marker: dict) -> str | None:
-        now = expected_quantization(fmt, precision)
-        if now is None:
-            return None
-        made = marker.get("quantization")
-        if made is None and marker.get("dir"):  # markers written until 2026-12-04 recorded it in the manifest only
-            try:
-                made = json.loads((Path(marker["dir"]) / "manifest.json").read_text()).get("quantization")
-            except (OSError, ValueError, AttributeError):  # gone or unreadable: made again, as if never made
-                made = None
-        if made == now:
-            return None
-        if made is None:  # a refused conversion of before 2026-12-05 left neither: redone once, then recorded
-            return f"it did not record its quantization recipe (today: {now['recipe']})"
-        return f"its quantization recipe changed ({made.get('recipe')} -> {now['recipe']})"
+        return _recipe_changed(marker, fmt, precision) or _gated_without_recheck(marker, precision, gate_answers)
     return stale
+
+
+def _gated_without_recheck(marker: dict, precision: str, gate_answers: int) -> str | None:
+    from pocketbert.convert.parity import near_the_bar, thresholds_for
+
+    if "parity_examples" in marker:  # gated since the re-check exists: its verdict stands
+        return None
+    agreement, bar = marker.get("task_agreement"), thresholds_for("qa", precision)["min_task_agreement"]
+    if not near_the_bar(agreement, bar, gate_answers):
+        return None
+    verdict = "refused" if marker.get("parity") == "failed" else "passed"
+    return (f"its parity gate {verdict} it at {agreement:.1%}, within the noise of {gate_answers} answers of the "
+            f"{bar:.0%} bar, before the gate re-checked such verdicts on more questions")
+
+
+def _recipe_changed(marker: dict, fmt: str, precision: str) -> str | None:
+    now = expected_quantization(fmt, precision)
+    if now is None:
+        return None
+    made = marker.get("quantization")
+    if made is None and marker.get("dir"):  # markers written until 2026-12-04 recorded it in the manifest only
+        try:
+            made = json.loads((Path(marker["dir"]) / "manifest.json").read_text()).get("quantization")
+        except (OSError, ValueError, AttributeError):  # gone or unreadable: made again, as if never made
+            made = None
+    if made == now:
+        return None
+    if made is None:  # a refused conversion of before 2026-12-05 left neither: redone once, then recorded
+        return f"it did not record its quantization recipe (today: {now['recipe']})"
+    return f"its quantization recipe changed ({made.get('recipe')} -> {now['recipe']})"
 
 
 def step_evaluate_artifacts(plan: Plan) -> dict:
@@ -406,7 +427,7 @@ def build_steps(plan: Plan, models_only: bool = False) -> list[Step]:
             steps.append(Step(f"convert-{role}-{suffix}", f"convert {role} -> {fmt} {precision} "
                               f"(seq {','.join(map(str, plan.seq_lens))}, parity on SQuAD windows)", 60,
                               make_convert_step(role, suffix, fmt, precision),
-                              stale=convert_step_stale(fmt, precision)))
+                              stale=convert_step_stale(fmt, precision, plan.parity_n * len(plan.seq_lens))))
     steps.append(Step("evaluate-artifacts", "artifact EM/F1 as the apps run them (evaluate_artifact)", 600,
                       step_evaluate_artifacts, reenter=True))
     return steps
@@ -705,6 +726,8 @@ def print_summary(summary: dict, echo=click.echo) -> None:
     for name, art in summary["artifacts"].items():
         if art:
             agree = "-" if art.get("task_agreement") is None else f"{art['task_agreement']:.1%}"
+            if art.get("parity_examples"):  # more than the usual 3 x 64 when the gate re-checked a near verdict
+                agree += f" of {art['parity_examples']}"
             ev = evaluated.get(name) or {}
             f1 = (f"  F1 {ev['f1']:.2f} (PyTorch on the same windows {ev['source_f1']:.2f}, same span "
                   f"{ev['agreement']:.1%})") if ev.get("f1") is not None and ev.get("source_f1") is not None else ""

@@ -121,3 +121,52 @@ def test_parity_inputs_read_user_data_files(tmp_path, qa_model):
     cls_batch = build_batch(tok, "cls", ["input_ids", "attention_mask"], 32, data=tsv, n=8)
     assert cls_batch.feeds["attention_mask"].sum(1).tolist() == [
         len(tok(t)["input_ids"]) for t in read_texts(tsv, 8)]
+
+
+def _fake_measure(shares: dict[int, float], calls: list[int], available: int = 10_000):
+    """measure_n for `gate`: n examples (capped at `available`) of which the share shares[n] agree."""
+    from pocketbert.core.parity_report import ParityReport
+
+    def measure_n(n):
+        calls.append(n)
+        n = min(n, available)
+        agree = round(shares[n] * n)
+        report = ParityReport(status="failed", runtime="fake", n=n, thresholds={"min_task_agreement": 0.97},
+                              outputs={"start_logits": {"max_abs": 0.1}})
+        return report, [True] * agree + [False] * (n - agree)
+
+    return measure_n
+
+
+def test_a_verdict_near_the_bar_is_decided_on_more_questions():
+    """192 answers at 96.4% (within two standard errors of the 97% bar) are not enough to refuse a file; three
+    times as many at 98.4% pass it, and the report says why it grew."""
+    from pocketbert.convert.parity import RECHECK_FACTOR, gate
+
+    calls: list[int] = []
+    report = gate(_fake_measure({192: 0.964, 192 * RECHECK_FACTOR: 0.984}, calls), "qa", "int8-dynamic", 192)
+    assert calls == [192, 192 * RECHECK_FACTOR]
+    assert report.status == "passed" and report.n == 192 * RECHECK_FACTOR
+    assert "re-checked: 96.4% on the first 192" in report.note
+
+    calls.clear()  # and the larger sample refuses a file the first one would have passed
+    report = gate(_fake_measure({192: 0.979, 192 * RECHECK_FACTOR: 0.955}, calls), "qa", "int8-dynamic", 192)
+    assert report.status == "failed" and report.n == 192 * RECHECK_FACTOR
+
+
+@pytest.mark.parametrize("share", [0.90, 1.0])
+def test_a_verdict_far_from_the_bar_or_perfect_is_measured_once(share):
+    from pocketbert.convert.parity import gate
+
+    calls: list[int] = []
+    report = gate(_fake_measure({192: share}, calls), "qa", "int8-dynamic", 192)
+    assert calls == [192] and report.n == 192
+    assert report.status == ("passed" if share == 1.0 else "failed")
+
+
+def test_a_near_verdict_stands_when_the_data_has_no_more_examples():
+    from pocketbert.convert.parity import gate
+
+    calls: list[int] = []
+    report = gate(_fake_measure({192: 0.964}, calls, available=192), "qa", "int8-dynamic", 192)
+    assert len(calls) == 2 and report.n == 192 and report.status == "failed" and "re-checked" not in report.note

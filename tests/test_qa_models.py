@@ -413,8 +413,7 @@ def test_an_artifact_refused_by_parity_is_recorded_and_the_run_goes_on(tiny_mode
 
     def fake_convert(fmt, model, task, seq_lens, precision, dest, **kw):
         if (Path(model).name, fmt) == ("teacher", "onnx"):
-            report = ParityReport.__new__(ParityReport)
-            report.task_agreement = 0.854
+            report = ParityReport(status="failed", runtime="onnxruntime", n=576, task_agreement=0.854)
             raise ParityError("parity failed: task agreement 85.4% < 97%", report)
         made.append((Path(model).name, fmt, precision))
         dest.mkdir(parents=True)
@@ -445,6 +444,7 @@ def test_an_artifact_refused_by_parity_is_recorded_and_the_run_goes_on(tiny_mode
     refused = json.loads((out / "summary.json").read_text())["artifacts"]["teacher-onnx-int8"]
     assert refused["parity"] == "failed" and refused["task_agreement"] == 0.854 and "85.4%" in refused["error"]
     assert "teacher-onnx-int8" in res.output and "parity failed" in res.output
+    assert "agreement 85.4% of 576" in res.output  # the gate's sample, re-checked ones larger than 3 x 64
     evaluated = json.loads((out / "summary.json").read_text())["artifact_accuracy"]["artifacts"]
     assert evaluated["teacher-onnx-int8"]["status"].startswith("skipped: not written") and not stale.exists()
     assert scored == ["teacher-tflite-int8", "student-tflite-int8", "student-onnx-int8"]
@@ -494,6 +494,47 @@ def test_a_conversion_whose_quantization_recipe_changed_is_redone(tiny_models, t
     assert (f"quantization recipe changed (dynamic_wi8c_hr_afp32, max_hadamard_size {2 * quantize.HADAMARD_BLOCK} -> "
             f"dynamic_wi8c_hr_afp32, max_hadamard_size {quantize.HADAMARD_BLOCK}): redoing it") in res.output
     assert json.loads(marker.read_text())["quantization"]["recipe"].endswith(f"size {quantize.HADAMARD_BLOCK}")
+
+
+def test_a_verdict_the_gate_took_near_its_bar_without_a_recheck_is_taken_again(tiny_models, tmp_path, monkeypatch):
+    """Runs of before 2026-12-05 judged each file on the gate's first sample only; where that verdict lay within
+    the sample's noise of the bar (convert.parity.near_the_bar), a re-run gates the file again (now re-checked on
+    more questions). Verdicts far from the bar, and those taken since (markers with `parity_examples`), stand."""
+    from pocketbert.convert import api
+    from pocketbert.convert.parity import ParityError
+    from pocketbert.core.parity_report import ParityReport
+
+    data = write_articles(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    teacher = tiny_models("bert", "mlm", layers=6)
+    made = []
+
+    def fake_convert(fmt, model, task, seq_lens, precision, dest, n, **kw):
+        made.append(Path(model).name)
+        report = ParityReport(status="failed", runtime="litert", n=3 * n * len(seq_lens), task_agreement=0.9)
+        raise ParityError("parity failed: task agreement 90.0% < 97%", report)
+
+    monkeypatch.setattr(api, "convert_model", fake_convert)
+    monkeypatch.setattr(qa_models, "ARTIFACTS", (("tflite-int8-mixed", "tflite", "int8-mixed"),))
+    for name in ("step_teacher", "step_student"):
+        monkeypatch.setattr(qa_models, name, lambda plan: {"eval_f1": 50.0, "eval_exact_match": 40.0})
+    monkeypatch.setattr(qa_models, "step_student_init", lambda plan: {"layers": [0, 2, 4]})
+    monkeypatch.setattr(qa_models, "step_evaluate_artifacts", lambda plan: {"status": "done", "artifacts": {}})
+    assert CliRunner().invoke(cli, args(data, out, teacher)).exit_code == 0
+    assert made == ["teacher", "student"]
+    teacher_marker, student_marker = (out / "steps" / f"convert-{r}-tflite-int8-mixed.json" for r in ("teacher", "student"))
+    assert json.loads(student_marker.read_text())["parity_examples"] == 12  # --parity-n 2 x 2 lengths, x3
+    for marker, agreement in ((teacher_marker, 0.5), (student_marker, 0.9)):  # as written until 2026-12-04
+        old = json.loads(marker.read_text())
+        del old["parity_examples"]
+        marker.write_text(json.dumps({**old, "task_agreement": agreement}))
+    made.clear()
+    res = CliRunner().invoke(cli, args(data, out, teacher))
+    assert res.exit_code == 0 and made == ["student"], res.output  # 50% is far below the bar: refused for good
+    assert ("its parity gate refused it at 90.0%, within the noise of 4 answers of the 97% bar, before the gate "
+            "re-checked such verdicts on more questions") in " ".join(res.output.split())
+    made.clear()
+    assert CliRunner().invoke(cli, args(data, out, teacher)).exit_code == 0 and made == []
 
 
 def test_the_summary_says_which_int8_artifacts_meet_the_issues_bars():
