@@ -44,8 +44,11 @@ class ParityBatch:
         return int(next(iter(self.feeds.values())).shape[0])
 
 
-def read_texts(data: str | Path | None, n: int) -> list[str]:
-    """Sentences from `data` (.txt one per line, .tsv first column, STS .csv both sentences) or the embedded corpus."""
+def read_texts(data: str | Path | None, n: int, part: int = 0) -> list[str]:
+    """Sentences from `data` (.txt one per line, .tsv first column, STS .csv both sentences) or the embedded corpus;
+    `part` k skips the k x n sentences of the parts before it (disjoint samples; fewer or none at the end)."""
+    if part:
+        return read_texts(data, n * (part + 1))[n * part:]
     if data is None:
         from pocketbert.core.corpus import embedded_sentences
 
@@ -77,7 +80,10 @@ def read_texts(data: str | Path | None, n: int) -> list[str]:
     return texts[:n]
 
 
-def read_squad_pairs(path: Path, n: int) -> list[tuple[str, str]]:
+def read_squad_pairs(path: Path, n: int, part: int = 0, parts: int = 1) -> list[tuple[str, str]]:
+    """n question/context pairs spread evenly over the file; `part` k of `parts` takes the grid shifted by k/parts
+    of its step, so the parts are disjoint samples (part 0 is the plain sample; [] when the file is too small for
+    the part to be disjoint from the others)."""
     try:
         squad = json.loads(Path(path).read_text())
         pairs = [
@@ -90,7 +96,10 @@ def read_squad_pairs(path: Path, n: int) -> list[tuple[str, str]]:
         raise PocketbertError(f"--data {path} is not SQuAD JSON (data/paragraphs/qas); pass a SQuAD v1.1 file") from exc
     # Spread over articles rather than taking n questions about the first paragraph.
     step = max(1, len(pairs) // max(n, 1))
-    return pairs[::step][:n]
+    offset = part * step // parts
+    if part and offset == (part - 1) * step // parts:  # fewer pairs than parts x n: no disjoint sample left
+        return []
+    return pairs[offset::step][:n]
 
 
 def embedded_qa_pairs(n: int) -> list[tuple[str, str]]:
@@ -140,15 +149,16 @@ def window_at(seq_len: int, max_query_len: int, doc_stride: int) -> tuple[int, i
 
 
 def qa_batch(tokenizer, input_names: list[str], seq_len: int, data, n: int,
-             max_query_len: int | None = None, doc_stride: int | None = None) -> ParityBatch:
+             max_query_len: int | None = None, doc_stride: int | None = None, part: int = 0,
+             parts: int = 1) -> ParityBatch:
     from pocketbert.core.qa import make_features
 
     if data is not None and Path(data).suffix == ".json":
-        pairs = read_squad_pairs(Path(data), n)
+        pairs = read_squad_pairs(Path(data), n, part, parts)
     elif data is not None:
         raise PocketbertError(f"--data {data}: QA parity needs SQuAD JSON (question/context pairs); pass a .json file")
     else:
-        pairs = embedded_qa_pairs(n)
+        pairs = embedded_qa_pairs(n * (part + 1))[n * part:]
     if max_query_len is None or doc_stride is None:
         max_query_len, doc_stride = qa_settings([seq_len])
     else:
@@ -164,12 +174,15 @@ def qa_batch(tokenizer, input_names: list[str], seq_len: int, data, n: int,
         batch.qa_features.append(feats)
         batch.qa_rows.append((first, first + feats.input_ids.shape[0]))
         first += feats.input_ids.shape[0]
-    batch.feeds = {k: np.concatenate(v).astype(np.int32) for k, v in rows.items()}  # (total_windows, seq)
+    batch.feeds = {k: (np.concatenate(v) if v else np.zeros((0, seq_len))).astype(np.int32)
+                   for k, v in rows.items()}  # (total_windows, seq)
     return batch
 
 
-def text_batch(tokenizer, input_names: list[str], seq_len: int, task: str, data, n: int) -> ParityBatch:
-    texts = read_texts(data, n)
+def text_batch(tokenizer, input_names: list[str], seq_len: int, task: str, data, n: int, part: int = 0) -> ParityBatch:
+    texts = read_texts(data, n, part)
+    if not texts:  # a later part of a small file: nothing left
+        return ParityBatch(feeds={k: np.zeros((0, seq_len), np.int32) for k in input_names}, n_examples=0)
     enc = tokenizer(texts, padding="max_length", truncation=True, max_length=seq_len, return_tensors="np")
     feeds = {k: np.asarray(enc[k], dtype=np.int32) if k in enc else np.zeros_like(enc["input_ids"], dtype=np.int32)
              for k in input_names}  # (n, seq)
@@ -185,10 +198,14 @@ def text_batch(tokenizer, input_names: list[str], seq_len: int, task: str, data,
 
 
 def build_batch(tokenizer, task: str, input_names: list[str], seq_len: int, data=None, n: int = PARITY_SAMPLES,
-                qa_window: tuple[int, int] | None = None) -> ParityBatch:
-    """The parity (or calibration) inputs for one static length; qa_window = (max_query_len, doc_stride)."""
+                qa_window: tuple[int, int] | None = None, part: int = 0, parts: int = 1) -> ParityBatch:
+    """The parity (or calibration) inputs for one static length; qa_window = (max_query_len, doc_stride).
+
+    `part` k of `parts`: another n examples, disjoint from those of the other parts (the parity gate's re-check);
+    part 0 is the plain sample. A part the data cannot fill comes back with fewer examples, or none.
+    """
     if n < 1:
         raise PocketbertError(f"-n {n}: parity needs at least one example")
     if task == "qa":
-        return qa_batch(tokenizer, input_names, seq_len, data, n, *(qa_window or (None, None)))
-    return text_batch(tokenizer, input_names, seq_len, task, data, n)
+        return qa_batch(tokenizer, input_names, seq_len, data, n, *(qa_window or (None, None)), part=part, parts=parts)
+    return text_batch(tokenizer, input_names, seq_len, task, data, n, part)

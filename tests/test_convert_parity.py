@@ -123,50 +123,73 @@ def test_parity_inputs_read_user_data_files(tmp_path, qa_model):
         len(tok(t)["input_ids"]) for t in read_texts(tsv, 8)]
 
 
-def _fake_measure(shares: dict[int, float], calls: list[int], available: int = 10_000):
-    """measure_n for `gate`: n examples (capped at `available`) of which the share shares[n] agree."""
-    from pocketbert.core.parity_report import ParityReport
+def _fake_samples(shares: list[float], calls: list[int], n: int = 192):
+    """measure_part for `gate`: part k is n answers of which the share shares[k] agree (no share: the data has
+    no examples left for that part)."""
+    from pocketbert.convert.parity import Sample
 
-    def measure_n(n):
-        calls.append(n)
-        n = min(n, available)
-        agree = round(shares[n] * n)
-        report = ParityReport(status="failed", runtime="fake", n=n, thresholds={"min_task_agreement": 0.97},
-                              outputs={"start_logits": {"max_abs": 0.1}})
-        return report, [True] * agree + [False] * (n - agree)
+    def measure_part(part):
+        calls.append(part)
+        if part >= len(shares):
+            return Sample(0, [], {"start_logits": []})
+        agree = round(shares[part] * n)
+        stats = {"max_abs": 0.1, "mean_abs": 0.01, "cosine": 0.999, "ref_max_abs": 9.0, "_count": n, "_rows": n}
+        return Sample(n, [True] * agree + [False] * (n - agree), {"start_logits": [stats]})
 
-    return measure_n
+    return measure_part
+
+
+def _gate(measure_part):
+    from pocketbert.convert.parity import gate
+
+    return gate(measure_part, "litert", "qa", "int8-dynamic", [128, 256, 384])
 
 
 def test_a_verdict_near_the_bar_is_decided_on_more_questions():
-    """192 answers at 96.4% (within two standard errors of the 97% bar) are not enough to refuse a file; three
-    times as many at 98.4% pass it, and the report says why it grew."""
-    from pocketbert.convert.parity import RECHECK_FACTOR, gate
+    """192 answers at 96.4% (within two standard errors of the 97% bar) are not enough to refuse a file: two more
+    samples of other questions are run, and all 576 answers (97.5%) pass it; the report says why it grew."""
+    from pocketbert.convert.parity import RECHECK_FACTOR
 
     calls: list[int] = []
-    report = gate(_fake_measure({192: 0.964, 192 * RECHECK_FACTOR: 0.984}, calls), "qa", "int8-dynamic", 192)
-    assert calls == [192, 192 * RECHECK_FACTOR]
-    assert report.status == "passed" and report.n == 192 * RECHECK_FACTOR
-    assert "re-checked: 96.4% on the first 192" in report.note
+    report = _gate(_fake_samples([0.964, 0.979, 0.984], calls))
+    assert RECHECK_FACTOR == 3 and calls == [0, 1, 2]
+    assert report.status == "passed" and report.n == 576 and abs(report.task_agreement - 0.9757) < 1e-3
+    assert "re-checked: 96.4% on the first 192 examples" in report.note and "576 examples decide" in report.note
+    assert report.outputs["start_logits"]["max_abs"] == 0.1
 
-    calls.clear()  # and the larger sample refuses a file the first one would have passed
-    report = gate(_fake_measure({192: 0.979, 192 * RECHECK_FACTOR: 0.955}, calls), "qa", "int8-dynamic", 192)
-    assert report.status == "failed" and report.n == 192 * RECHECK_FACTOR
+    calls.clear()  # and the pooled sample refuses a file the first sample alone would have passed
+    report = _gate(_fake_samples([0.979, 0.948, 0.953], calls))
+    assert report.status == "failed" and report.n == 576
 
 
 @pytest.mark.parametrize("share", [0.90, 1.0])
 def test_a_verdict_far_from_the_bar_or_perfect_is_measured_once(share):
-    from pocketbert.convert.parity import gate
-
     calls: list[int] = []
-    report = gate(_fake_measure({192: share}, calls), "qa", "int8-dynamic", 192)
-    assert calls == [192] and report.n == 192
+    report = _gate(_fake_samples([share, 0.5, 0.5], calls))
+    assert calls == [0] and report.n == 192
     assert report.status == ("passed" if share == 1.0 else "failed")
 
 
 def test_a_near_verdict_stands_when_the_data_has_no_more_examples():
-    from pocketbert.convert.parity import gate
-
     calls: list[int] = []
-    report = gate(_fake_measure({192: 0.964}, calls, available=192), "qa", "int8-dynamic", 192)
-    assert len(calls) == 2 and report.n == 192 and report.status == "failed" and "re-checked" not in report.note
+    report = _gate(_fake_samples([0.964], calls))
+    assert calls == [0, 1, 2] and report.n == 192 and report.status == "failed" and "re-checked" not in report.note
+
+
+def test_the_recheck_samples_are_other_questions(tmp_path, qa_model):
+    """The re-check's parts draw questions the first sample did not (spread over the file like it), and a file
+    too small for disjoint parts gives nothing more rather than the same questions again."""
+    from pocketbert.convert.parity_inputs import read_squad_pairs, read_texts
+
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps({"data": [{"paragraphs": [
+        {"context": f"context {i}", "qas": [{"question": f"question {i}?", "id": str(i), "answers": []}]}
+        for i in range(30)]}]}))
+    parts = [read_squad_pairs(data, 8, part, 3) for part in range(3)]
+    assert parts[0] == read_squad_pairs(data, 8)  # the first sample is the plain one
+    assert all(len(p) == 8 for p in parts) and len({q for p in parts for q, _ in p}) == 24
+    assert read_squad_pairs(data, 20, 1, 3) == []  # step 1: no disjoint second part
+    lines = tmp_path / "s.txt"
+    lines.write_text("".join(f"sentence number {i} here\n" for i in range(10)))
+    assert read_texts(lines, 4, 1) == [f"sentence number {i} here" for i in range(4, 8)]
+    assert read_texts(lines, 4, 2) == ["sentence number 8 here", "sentence number 9 here"]
