@@ -179,7 +179,15 @@ def sample_inputs(source: SourceModel, seq_len: int) -> tuple[torch.Tensor, ...]
 
 def torch_outputs(source: SourceModel, feeds: dict) -> dict:
     """The reference: the Hugging Face model called the ordinary way (int64 ids, 2D mask, its own mask
-    builder), NOT through the wrapper, so a wrapper bug shows up as a parity failure."""
+    builder), NOT through the wrapper, so a wrapper bug shows up as a parity failure. Computed once per model
+    files and inputs in a process (`core.reference_cache`: the gates of several artifacts of one model share it)."""
+    from pocketbert.core.reference_cache import model_key, reference
+
+    return reference(f"parity:{source.task}", model_key(source.path), {n: feeds[n] for n in source.inputs},
+                     lambda: _torch_outputs(source, feeds))
+
+
+def _torch_outputs(source: SourceModel, feeds: dict) -> dict:
     import numpy as np
 
     kwargs = {n: torch.as_tensor(np.asarray(feeds[n], dtype=np.int64)) for n in source.inputs}

@@ -203,3 +203,24 @@ def test_artifact_tokenizer_matches_the_source_tokenizer(tflite_two_lens, qa_mod
     text = "Héllo, Paris is the capital of France; naïve 東京 tokens."
     got = load_artifact(tflite_two_lens).tokenizer()(text)["input_ids"]
     assert got == load_tokenizer(qa_model)(text)["input_ids"] and 100 not in got[1:-1]
+
+
+def test_scoring_two_artifacts_of_one_model_runs_the_model_once_per_question(tmp_path_factory, tmp_path, qa_model,
+                                                                              monkeypatch):
+    """qa-models scores every artifact of a model against that model on the apps' windows: the PyTorch outputs of
+    the first scoring are reused for the second artifact's same windows, with the same source scores."""
+    from pocketbert.core import reference_cache
+    from pocketbert.core.artifact_eval import evaluate_artifact
+    from pocketbert.core.model_io import TorchTaskModel
+
+    real, calls = TorchTaskModel._run, []
+    monkeypatch.setattr(TorchTaskModel, "_run", lambda self, feeds: (calls.append(1), real(self, feeds))[1])
+    data = _squad(tmp_path / "sq.json", [SHORT, MEDIUM])
+    tflite = converted(tmp_path_factory, qa_model, "tflite", "qa", "fp32")
+    onnx = converted(tmp_path_factory, qa_model, "onnx", "qa", "fp32")  # the same seq_64 windows
+    reference_cache.clear()
+    first = evaluate_artifact(tflite, "qa", data, progress=False)
+    assert len(calls) == 2  # one forward per question
+    second = evaluate_artifact(onnx, "qa", data, progress=False)
+    assert len(calls) == 2 and first["source_scores"] == second["source_scores"]
+    assert first["agreement"] == second["agreement"] == 1.0

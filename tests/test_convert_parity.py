@@ -193,3 +193,21 @@ def test_the_recheck_samples_are_other_questions(tmp_path, qa_model):
     lines.write_text("".join(f"sentence number {i} here\n" for i in range(10)))
     assert read_texts(lines, 4, 1) == [f"sentence number {i} here" for i in range(4, 8)]
     assert read_texts(lines, 4, 2) == ["sentence number 8 here", "sentence number 9 here"]
+
+
+def test_the_gates_of_two_artifacts_of_one_model_run_the_model_once(tmp_path_factory, qa_model, monkeypatch):
+    """qa-models gates several artifacts of one model on the same windows: the PyTorch reference is computed for
+    the first and reused for the second (it is most of a gate's time), with the same verdicts."""
+    import pocketbert.convert.wrappers as wrappers
+    from pocketbert.convert.parity import run_parity
+    from pocketbert.core import reference_cache
+
+    real, calls = wrappers._torch_outputs, []
+    monkeypatch.setattr(wrappers, "_torch_outputs", lambda source, feeds: (calls.append(1), real(source, feeds))[1])
+    tflite = converted(tmp_path_factory, qa_model, "tflite", "qa", "fp32")
+    onnx = converted(tmp_path_factory, qa_model, "onnx", "qa", "fp32")
+    reference_cache.clear()
+    first = run_parity(tflite, n=8)
+    assert len(calls) == 1  # one signature, one batch of windows
+    second = run_parity(onnx, n=8)
+    assert len(calls) == 1 and first.status == second.status == "passed" and first.n == second.n == 8

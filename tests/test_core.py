@@ -109,3 +109,40 @@ def test_native_stderr_is_held_back_and_replayed_on_failure(capfd):
             os.write(2, b"F0000 the real reason\n")
             raise RuntimeError("export failed")
     assert "the real reason" in capfd.readouterr().err
+
+
+def test_reference_outputs_are_computed_once_per_model_files_and_inputs(tmp_path):
+    """The PyTorch reference is reused for the same model files and inputs, recomputed when the model's files
+    change (a re-trained model in the same dir is never served stale) or the inputs differ, and comes back
+    read-only; a hub id (no local files) is never cached."""
+    import numpy as np
+    import pytest
+
+    from pocketbert.core import reference_cache as rc
+
+    rc.clear()
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"weights-1")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"start_logits": np.arange(4, dtype=np.float32)}
+
+    feeds = {"input_ids": np.array([[1, 2, 3, 4]], dtype=np.int32)}
+    first = rc.reference("parity:qa", rc.model_key(model), feeds, compute)
+    again = rc.reference("parity:qa", rc.model_key(model), {"input_ids": feeds["input_ids"].copy()}, compute)
+    assert len(calls) == 1 and again is first
+    with pytest.raises(ValueError):
+        first["start_logits"][0] = 9.0  # read-only: a caller cannot corrupt the next caller's reference
+    rc.reference("parity:qa", rc.model_key(model), {"input_ids": feeds["input_ids"] + 1}, compute)
+    assert len(calls) == 2
+    (model / "model.safetensors").write_bytes(b"weights-two")  # re-trained into the same dir
+    rc.reference("parity:qa", rc.model_key(model), feeds, compute)
+    assert len(calls) == 3
+    rc.reference("parity:qa", rc.model_key("some-org/some-model"), feeds, compute)
+    rc.reference("parity:qa", rc.model_key("some-org/some-model"), feeds, compute)
+    assert len(calls) == 5
+    rc.clear()

@@ -11,6 +11,8 @@ from typing import Mapping
 
 import numpy as np
 
+from pocketbert.core.models import resolve_model
+from pocketbert.core.reference_cache import model_key, reference
 from pocketbert.core.registry import TASKS, task_auto_classes
 
 # Architecture-name suffixes that identify a task head in config.architectures.
@@ -63,8 +65,16 @@ class TorchTaskModel:
         self.device = pick_device(device)
         cls = getattr(transformers, TASK_AUTO_CLASS[task])
         self.model = load_model(cls, model).to(self.device).eval()
+        self.files = model_key(resolve_model(model))  # the reference cache's key (None: a hub id, not cached)
 
     def run(self, seq_len: int, feeds: Mapping[str, np.ndarray], names: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Outputs for (n, S) feeds; computed once per model files and feeds in this process (core.reference_cache:
+        the evaluations of several artifacts of one model run it on the same windows)."""
+        out = reference(f"task-model:{self.task}:{self.batch_size}:{self.device}", self.files, feeds,
+                        lambda: self._run(feeds))
+        return {k: v for k, v in out.items() if names is None or k in names}
+
+    def _run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
         from pocketbert.core.pooling import mean_pool
@@ -84,4 +94,4 @@ class TorchTaskModel:
                     got = {"logits": out.logits}  # (bs, labels) or (bs, S, vocab)
                 for k, v in got.items():
                     parts.setdefault(k, []).append(v.float().cpu().numpy())
-        return {k: np.concatenate(v) for k, v in parts.items() if names is None or k in names}
+        return {k: np.concatenate(v) for k, v in parts.items()}
