@@ -27,11 +27,11 @@ MIN_AGREEMENT_MLM_REDUCED = 0.90
 EMBED_MIN_COSINE = {"fp32": 0.9999, "reduced": 0.99}
 # A task agreement within RECHECK_SE standard errors of its bar (either side; the binomial error of a share equal
 # to the bar over the examples judged) is measured again: RECHECK_FACTOR - 1 more samples of other examples are
-# run, and all RECHECK_FACTOR samples together decide. Why: one gate of 64 SQuAD questions x 3 lengths judges 192 answers, so at the 97% bar one
-# standard error is 1.2 points and a verdict near the bar was the draw of questions: the dev student's int8 files
-# scored 94.3 / 96.4 / 94.3% at the gate against 97.0 / 96.9 / 98.5% over all 607 dev questions (README "SQuAD").
-# A perfect score is never re-checked (fp32 files, judged by their numbers first, agree on every answer), and files
-# far from the bar keep the single cheap gate.
+# run, and all RECHECK_FACTOR samples together decide. Why: one gate of 64 SQuAD questions x 3 lengths judges 192
+# answers, so at the 97% bar one standard error is 1.2 points and a verdict near the bar was the draw of questions:
+# the dev student's int8 files scored 94.3 / 96.4 / 94.3% at the gate against 97.0 / 96.9 / 98.5% over all 607 dev
+# questions (README "SQuAD"). A perfect score is never re-checked (fp32 files, judged by their numbers first, agree
+# on every answer), and files far from the bar keep the single cheap gate.
 RECHECK_SE = 2.0
 RECHECK_FACTOR = 3
 
