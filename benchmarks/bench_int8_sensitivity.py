@@ -35,7 +35,10 @@ VARIANTS = {
     "ffn-in-float": rf"(BertIntermediate_intermediate/{LINEAR}dense|FFN_ffn/{LINEAR}lin1)",
     "ffn-float": quantize.TFLITE_FLOAT_FFN_REGEX,
     "qa-head-float": rf"{LINEAR}qa_outputs",
-    "attn-out-float": rf"(BertSelfOutput_output/{LINEAR}dense|MultiHeadSelfAttention_attention/{LINEAR}out_lin)",
+    # DistilBERT's attention module is MultiHeadSelfAttention in older transformers, DistilBertSelfAttention now.
+    "attn-out-float": rf"(BertSelfOutput_output/{LINEAR}dense|(MultiHead|DistilBert)SelfAttention_attention/{LINEAR}out_lin)",
+    "attention-float": (rf"(BertSelfAttention_self/{LINEAR}(query|key|value)|BertSelfOutput_output/{LINEAR}dense"
+                        rf"|(MultiHead|DistilBert)SelfAttention_attention/{LINEAR}(q_lin|k_lin|v_lin|out_lin))"),
     "embedding-float": r"torch\.nn\.modules\.sparse\.Embedding_word_embeddings",
 }
 # Every op int8, inputs rotated by Hadamard blocks of this many channels (quantize.dynamic_int8_hadamard).
@@ -45,7 +48,8 @@ EMB_FP16_HADAMARD = {f"emb-fp16-hadamard-{b}": b for b in (32, 64)}
 # Every op int8 with Hadamard blocks of 32, except the FFN output linears (1536 inputs), or both FFN linears, rotated
 # by blocks of 128: in PyTorch fake quantization of the SQuAD pair their per-channel weight rounding changed the most
 # spans (student FFN output 2.7%, teacher FFN input 1.7% / output 1.4%; every other group <= 1.0%; README "SQuAD").
-WIDER_FFN_ROTATION = {"hadamard-32-ffn-out-128": (32, 128, "ffn-out-float"), "hadamard-32-ffn-128": (32, 128, "ffn-float")}
+WIDER_FFN_ROTATION = {"hadamard-32-ffn-out-128": (32, 128, "ffn-out-float"), "hadamard-32-ffn-128": (32, 128, "ffn-float"),
+                      "hadamard-32-attn-128": (32, 128, "attention-float")}
 # Weight-only int8 (every weight int8 per channel, dequantized for fp32 compute: no activation is quantized), alone
 # or with the word-embedding table fp32: what the weights' rounding alone costs, and which weights.
 WEIGHT_ONLY = {"weight-only": None, "weight-only-embedding-float": VARIANTS["embedding-float"]}
