@@ -53,6 +53,7 @@ WIDER_FFN_ROTATION = {"hadamard-32-ffn-out-128": (32, 128, "ffn-out-float"), "ha
 # Weight-only int8 (every weight int8 per channel, dequantized for fp32 compute: no activation is quantized), alone
 # or with the word-embedding table fp32: what the weights' rounding alone costs, and which weights.
 WEIGHT_ONLY = {"weight-only": None, "weight-only-embedding-float": VARIANTS["embedding-float"]}
+ALL_VARIANTS = [*VARIANTS, *HADAMARD_BLOCKS, *EMB_FP16_HADAMARD, *WEIGHT_ONLY, *WIDER_FFN_ROTATION]
 
 
 def variant_recipe(name: str):
@@ -78,15 +79,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("artifact", type=Path, help="a fp32 LiteRT QA artifact dir")
     ap.add_argument("--data", type=Path, required=True, help="SQuAD JSON the gate draws its windows from")
-    ap.add_argument("--variant", action="append",
-                    choices=sorted(VARIANTS) + list(HADAMARD_BLOCKS) + list(EMB_FP16_HADAMARD) + list(WEIGHT_ONLY)
-                    + list(WIDER_FFN_ROTATION),
-                    help="default: all")
+    ap.add_argument("--variant", action="append", choices=ALL_VARIANTS, help="default: all")
     ap.add_argument("--n", type=int, default=PARITY_SAMPLES, help="questions per sequence length")
     ap.add_argument("--work", type=Path, default=None)
     a = ap.parse_args()
     work = a.work or Path("build/int8-sensitivity") / a.artifact.name
-    for name in a.variant or [*VARIANTS, *HADAMARD_BLOCKS, *EMB_FP16_HADAMARD, *WEIGHT_ONLY, *WIDER_FFN_ROTATION]:
+    for name in a.variant or ALL_VARIANTS:
         dest = work / name
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(a.artifact, dest)
@@ -94,8 +92,8 @@ def main() -> None:
         t0 = time.perf_counter()
         quantize.apply_tflite_recipe(a.artifact / "model.tflite", rcp, dest / "model.tflite")
         m = json.loads((dest / "manifest.json").read_text())
-        m.update(precision="int8-weight" if name in WEIGHT_ONLY else "int8-dynamic", file_size_bytes=(dest / "model.tflite").stat().st_size,
-                 sha256=artifact_sha256(dest / "model.tflite"))
+        m.update(precision="int8-weight" if name in WEIGHT_ONLY else "int8-dynamic",
+                 file_size_bytes=(dest / "model.tflite").stat().st_size, sha256=artifact_sha256(dest / "model.tflite"))
         (dest / "manifest.json").write_text(json.dumps(m, indent=2))
         rep = run_parity(dest, data=a.data, n=a.n)
         print(f"{name:<16} {m['file_size_bytes'] / 1e6:7.1f} MB  same span {rep.task_agreement:.1%} of {rep.n}  "

@@ -23,6 +23,7 @@ from pocketbert.convert.specs import (
 from pocketbert.core.errors import PocketbertError
 from pocketbert.core.models import load_config, resolve_model
 from pocketbert.core.pooling import mean_pool
+from pocketbert.core.reference_cache import model_key
 
 # Added to attention scores of padding positions. exp(-1e4) is exactly 0 in fp32 and the value stays finite
 # in fp16 (torch.finfo(float32).min would become -inf there and NaN after softmax of a fully masked row).
@@ -45,6 +46,9 @@ class SourceModel:
     task: str
     model: torch.nn.Module
     config: object
+    # The reference cache's key (core.reference_cache.model_key), taken when the weights were read, so outputs are
+    # filed under the files this model came from even if the dir changes later; None: a hub id, not cached.
+    files: tuple | None = None
 
     @property
     def model_type(self) -> str:
@@ -110,6 +114,7 @@ def load_source(model: str | Path, task: str) -> SourceModel:
     verbosity = hf_logging.get_verbosity()
     if task == "embed":
         hf_logging.set_verbosity_error()
+    files = model_key(path)  # before reading the weights: a dir rewritten meanwhile is never filed as the old one
     try:
         hf = cls.from_pretrained(path, attn_implementation="eager")
     except (OSError, ValueError) as exc:
@@ -117,7 +122,7 @@ def load_source(model: str | Path, task: str) -> SourceModel:
     finally:
         hf_logging.set_verbosity(verbosity)
     hf.eval()
-    return SourceModel(name=str(model), path=path, task=task, model=hf, config=config)
+    return SourceModel(name=str(model), path=path, task=task, model=hf, config=config, files=files)
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -181,9 +186,9 @@ def torch_outputs(source: SourceModel, feeds: dict) -> dict:
     """The reference: the Hugging Face model called the ordinary way (int64 ids, 2D mask, its own mask
     builder), NOT through the wrapper, so a wrapper bug shows up as a parity failure. Computed once per model
     files and inputs in a process (`core.reference_cache`: the gates of several artifacts of one model share it)."""
-    from pocketbert.core.reference_cache import model_key, reference
+    from pocketbert.core.reference_cache import reference
 
-    return reference(f"parity:{source.task}", model_key(source.path), {n: feeds[n] for n in source.inputs},
+    return reference(f"parity:{source.task}", source.files, {n: feeds[n] for n in source.inputs},
                      lambda: _torch_outputs(source, feeds))
 
 

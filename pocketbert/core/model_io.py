@@ -64,8 +64,9 @@ class TorchTaskModel:
         self.batch_size = batch_size
         self.device = pick_device(device)
         cls = getattr(transformers, TASK_AUTO_CLASS[task])
+        # The reference cache's key, taken before the weights are read (None: a hub id, not cached).
+        self.files = model_key(resolve_model(model))
         self.model = load_model(cls, model).to(self.device).eval()
-        self.files = model_key(resolve_model(model))  # the reference cache's key (None: a hub id, not cached)
 
     def run(self, seq_len: int, feeds: Mapping[str, np.ndarray], names: list[str] | None = None) -> dict[str, np.ndarray]:
         """Outputs for (n, S) feeds; computed once per model files and feeds in this process (core.reference_cache:
