@@ -204,9 +204,14 @@ def gate(measure_part, runtime: str, task: str, precision: str, seq_lens) -> Par
 
 
 def numeric_parity(runner, source, tokenizer, manifest: dict, data, n: int) -> ParityReport:
-    """Compare runner vs PyTorch on every signature of the artifact (see `gate` for when n grows)."""
-    return gate(lambda part: measure(runner, source, tokenizer, manifest, data, n, part), runner.runtime,
-                manifest["task"], manifest["precision"], manifest["seq_lens"])
+    """Compare runner vs PyTorch on every signature of the artifact (see `gate` for when n grows); the report names
+    the CPU it ran on, since an int8 verdict holds for that CPU's int8 kernels."""
+    from pocketbert.core.device_info import gate_host
+
+    report = gate(lambda part: measure(runner, source, tokenizer, manifest, data, n, part), runner.runtime,
+                  manifest["task"], manifest["precision"], manifest["seq_lens"])
+    report.host = gate_host()
+    return report
 
 
 def run_parity(artifact_dir, model=None, data=None, n: int = DEFAULT_N, source=None, tokenizer=None,
@@ -264,3 +269,6 @@ def render(report: ParityReport, title: str, console=None) -> None:
     console.print(table)
     if report.note:
         console.print(report.note)
+    if report.host:  # int8 verdicts hold for this CPU's int8 kernels (README: "The int8 verdicts depend on the CPU")
+        flags = ", ".join(report.host.get("cpu_int8_flags") or []) or "none known"
+        console.print(f"gate ran on {report.host.get('cpu') or 'an unknown CPU'} (int8 features: {flags})")

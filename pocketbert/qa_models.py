@@ -57,7 +57,7 @@ TARGET_RETENTION = 0.90             # issue 11's bar for the student's share of 
 TARGET_INT8_F1_DROP = 0.5           # issue 11's bars for each int8 artifact against its PyTorch source, over all
 TARGET_INT8_SAME_SPAN = 0.98        # eval questions run as the apps run them: F1 drop at most, same span at least
 # (dir suffix, format, precision) of every artifact made for each of teacher and student.
-# int8-hadamard (rotated dynamic int8) and int8-mixed (FFN linears fp32) are there because plain dynamic int8 of every
+# int8-hadamard (rotated dynamic int8) and int8-mixed (FFN linears fp32, the rest rotated int8) are there because plain dynamic int8 of every
 # op moves too many answer spans on this pair (README); ONNX is int8-block because quantize_dynamic's per-tensor
 # activations moved far more (85% / 89% same span).
 ARTIFACTS = (("tflite-fp32", "tflite", "fp32"), ("tflite-int8", "tflite", "int8-dynamic"),

@@ -93,7 +93,8 @@ def test_mlm_head_converts_with_vocab_logits(tmp_path_factory, tiny_models):
 
 def test_int8_mixed_keeps_the_feed_forward_linears_float(tmp_path_factory, model_for):
     """int8-mixed: the FFN weights stay fp32 (the ops whose dynamic int8 moved answer spans on the real pair),
-    every other linear is int8, parity passes, and the file sits between int8-dynamic and fp32."""
+    every other linear is int8 with its input Hadamard-rotated (as int8-hadamard), parity passes, and the file sits
+    between int8-dynamic and fp32."""
     from ai_edge_litert.interpreter import Interpreter
 
     from pocketbert.core.manifest import load_manifest
@@ -103,13 +104,16 @@ def test_int8_mixed_keeps_the_feed_forward_linears_float(tmp_path_factory, model
     m = load_manifest(art)
     assert m["precision"] == "int8-mixed" and m["parity"]["status"] == "passed"
     assert "feed-forward" in m["quantization"]["scheme"]
-    weights = {}
+    weights, rotated = {}, set()
     for t in Interpreter(model_path=str(art / "model.tflite")).get_tensor_details():
-        if len(t["shape"]) == 2 and min(t["shape"]) >= 32:  # (out, in) weight matrices of the 32-wide tiny model
+        if "rotate" in t["name"]:  # the run-time rotated inputs of int8 linears (fp32 activations, not weights)
+            rotated.add("ffn" if ("lin1" in t["name"] or "lin2" in t["name"]) else "attn")
+        elif len(t["shape"]) == 2 and min(t["shape"]) >= 32:  # (out, in) weight matrices of the 32-wide tiny model
             kind = "ffn" if ("lin1" in t["name"] or "lin2" in t["name"]) else "attn" if "_lin" in t["name"] else None
             if kind:
                 weights.setdefault(kind, set()).add(np.dtype(t["dtype"]).name)
     assert weights == {"ffn": {"float32"}, "attn": {"int8"}}, weights
+    assert rotated == {"attn"}, rotated
     size = {p: load_manifest(converted(tmp_path_factory, model, "tflite", "qa", p))["file_size_bytes"]
             for p in ("fp32", "int8-dynamic")}
     assert size["int8-dynamic"] < m["file_size_bytes"] < size["fp32"], (size, m["file_size_bytes"])

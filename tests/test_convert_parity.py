@@ -85,6 +85,28 @@ def test_parity_report_in_manifest_is_complete(tmp_path_factory, qa_model):
     assert set(p["outputs"]) == {"start_logits", "end_logits"}
     assert p["thresholds"]["min_task_agreement"] == 0.99 and p["thresholds"]["max_abs_per_unit"] == 1e-4
     assert "PyTorch" in p["note"]
+    # the CPU the gate ran on travels with the verdict (int8 answers depend on its int8 kernels)
+    from pocketbert.core.device_info import INT8_CPU_FLAGS, cpu_model
+
+    assert p["host"]["cpu"] == cpu_model() and set(p["host"]["cpu_int8_flags"] or []) <= set(INT8_CPU_FLAGS)
+
+
+@pytest.mark.parametrize("cpuinfo, flags", [
+    ("processor : 0\nmodel name : AMD EPYC\nflags : fpu sse2 avx avx2 fma\n", ["avx2"]),
+    ("flags : avx2 avx512f avx512bw avx512_vnni\nflags : avx2 avx512f avx512bw avx512_vnni\n",
+     ["avx2", "avx512f", "avx512bw", "avx512_vnni"]),
+    ("Features : fp asimd asimddp i8mm\nCPU implementer : 0x41\n", ["asimddp", "i8mm"]),
+])
+def test_the_cpus_int8_features_are_read_from_cpuinfo(tmp_path, monkeypatch, cpuinfo, flags):
+    from pocketbert.core import device_info
+
+    (tmp_path / "cpuinfo").write_text(cpuinfo)
+    monkeypatch.setattr(device_info, "CPUINFO", tmp_path / "cpuinfo")
+    device_info.cpu_int8_flags.cache_clear()
+    try:
+        assert device_info.cpu_int8_flags() == flags
+    finally:
+        device_info.cpu_int8_flags.cache_clear()
 
 
 def test_qa_manifest_windowing_works_at_the_artifact_length(tmp_path_factory, qa_model):

@@ -11,6 +11,11 @@ from importlib import metadata
 from pathlib import Path
 
 CPUINFO = Path("/proc/cpuinfo")
+# CPU features that decide which int8 kernel a runtime picks: x86 without VNNI multiplies u8 x s8 pairs with
+# vpmaddubsw, whose 16-bit sums can saturate, so the same int8 file can answer differently on AVX2, AVX-512 VNNI and
+# an ARM phone (README, SQuAD: "The int8 verdicts depend on the CPU"). x86 names from /proc/cpuinfo `flags`, ARM
+# names from `Features` (asimddp = SDOT, i8mm = int8 matrix multiply).
+INT8_CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
 
 
 def cpu_model() -> str | None:
@@ -33,6 +38,24 @@ def cpu_model() -> str | None:
 
 
 @lru_cache(maxsize=1)
+def cpu_int8_flags() -> list[str] | None:
+    """Which of INT8_CPU_FLAGS this CPU has (Linux); None where /proc/cpuinfo is absent (macOS: Apple silicon)."""
+    if not CPUINFO.is_file():
+        return None
+    present: set[str] = set()
+    for line in CPUINFO.read_text(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            present.update(value.split())
+    return [flag for flag in INT8_CPU_FLAGS if flag in present]
+
+
+def gate_host() -> dict:
+    """The CPU a numeric parity gate ran on, recorded with its verdict: int8 verdicts hold for that CPU."""
+    return {"cpu": cpu_model(), "cpu_int8_flags": cpu_int8_flags()}
+
+
+@lru_cache(maxsize=1)
 def host_device() -> dict:
     """The `device` block of a results record for this machine."""
     import psutil
@@ -43,6 +66,7 @@ def host_device() -> dict:
         "os": platform.platform(terse=True),
         "soc": None,
         "cpu": cpu_model(),
+        "cpu_int8_flags": cpu_int8_flags(),
         "cores": os.cpu_count(),
         "memory_bytes": int(psutil.virtual_memory().total),
     }

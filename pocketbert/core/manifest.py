@@ -101,6 +101,10 @@ MANIFEST_SCHEMA = {
                 "task_agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
                 "thresholds": {"type": "object"},
                 "note": {"type": "string"},
+                # optional: the CPU a numeric gate ran on (int8 verdicts hold for its int8 kernels)
+                "host": {"type": "object", "properties": {
+                    "cpu": {"type": ["string", "null"]},
+                    "cpu_int8_flags": {"type": ["array", "null"], "items": {"type": "string"}}}},
             },
         },
         "created_at": {"type": "string"},

@@ -18,6 +18,7 @@ class ParityReport:
     thresholds: dict = field(default_factory=dict)
     note: str = ""
     checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, ok, detail) for the table
+    host: dict | None = None  # the CPU a numeric gate ran on (device_info.gate_host); None for spec-only checks
 
     @property
     def ok(self) -> bool:
@@ -27,4 +28,5 @@ class ParityReport:
         return {
             "status": self.status, "runtime": self.runtime, "n": self.n, "outputs": self.outputs,
             "task_agreement": self.task_agreement, "thresholds": self.thresholds, "note": self.note,
+            **({"host": self.host} if self.host else {}),
         }

@@ -51,6 +51,7 @@ RESULT_SCHEMA: dict = {
                 "cpu": _STR_OR_NULL,
                 "cores": {"type": ["integer", "null"], "minimum": 1},
                 "memory_bytes": _INT_OR_NULL,
+                "cpu_int8_flags": {"type": ["array", "null"], "items": {"type": "string"}},  # optional (hosts)
             },
         },
         "runtime": {
