@@ -71,13 +71,11 @@ def variant_recipe(name: str):
         return quantize.dynamic_int8_hadamard(block) + [{**entry, "regex": VARIANTS[scope]} for entry in wider]
     if name in WEIGHT_ONLY:
         keep = WEIGHT_ONLY[name]
-        return recipe.weight_only_wi8_afp32() + ([{"regex": keep, "operation": "*", "algorithm_key": "no_quantize"}]
-                                                 if keep else [])
+        return quantize.keeping_float(recipe.weight_only_wi8_afp32(), keep) if keep else recipe.weight_only_wi8_afp32()
     if name in HYBRID:
         block, embedding_fp16 = HYBRID[name]
-        keep_ffn = [{"regex": VARIANTS["ffn-float"], "operation": "*", "algorithm_key": "no_quantize"}]
         emb = [{**quantize.TFLITE_FP16_RECIPE[0], "regex": VARIANTS["embedding-float"]}] if embedding_fp16 else []
-        return quantize.dynamic_int8_hadamard(block) + keep_ffn + emb
+        return quantize.keeping_float(quantize.dynamic_int8_hadamard(block), VARIANTS["ffn-float"]) + emb
     if name in EMB_FP16_HADAMARD:
         return quantize.dynamic_int8_hadamard(EMB_FP16_HADAMARD[name]) + [
             {**quantize.TFLITE_FP16_RECIPE[0], "regex": VARIANTS["embedding-float"]}]

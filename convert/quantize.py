@@ -69,12 +69,17 @@ COREML_PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
 COREML_WEIGHT_THRESHOLD = 2048
 
 
+def keeping_float(rcp: list, regex: str) -> list:
+    """The ai-edge-quantizer recipe `rcp` with the ops whose scope matches `regex` left fp32 (the later, narrower
+    entry wins for its scopes in ai-edge-quantizer's recipe manager)."""
+    return rcp + [{"regex": regex, "operation": "*", "algorithm_key": "no_quantize"}]
+
+
 def dynamic_int8_keeping_float(regex: str):
-    """dynamic_wi8_afp32 with the ops whose scope matches `regex` left fp32 (the later, narrower entry wins for its
-    scopes in ai-edge-quantizer's recipe manager)."""
+    """dynamic_wi8_afp32 with the ops whose scope matches `regex` left fp32."""
     from ai_edge_quantizer import recipe
 
-    return recipe.dynamic_wi8_afp32() + [{"regex": regex, "operation": "*", "algorithm_key": "no_quantize"}]
+    return keeping_float(recipe.dynamic_wi8_afp32(), regex)
 
 
 def dynamic_int8_hadamard(block: int | None = None):
@@ -87,11 +92,6 @@ def dynamic_int8_hadamard(block: int | None = None):
     for entry in rcp:  # the recipe manager moves unknown weight-config keys into the algorithm's params
         entry["op_config"]["weight_tensor_config"]["max_hadamard_size"] = block
     return rcp
-
-
-def dynamic_int8_hadamard_keeping_float(regex: str):
-    """int8-hadamard with the ops whose scope matches `regex` left fp32 (the later entry wins for its scopes)."""
-    return dynamic_int8_hadamard() + [{"regex": regex, "operation": "*", "algorithm_key": "no_quantize"}]
 
 
 def tflite_recipe(precision: str):
@@ -107,7 +107,7 @@ def tflite_recipe(precision: str):
             "scheme": f"dynamic-range int8, weights and inputs rotated by Hadamard blocks of {HADAMARD_BLOCK}",
             "tool": "ai-edge-quantizer", "recipe": f"dynamic_wi8c_hr_afp32, max_hadamard_size {HADAMARD_BLOCK}"}
     if precision == "int8-mixed":
-        return dynamic_int8_hadamard_keeping_float(TFLITE_FLOAT_FFN_REGEX), {
+        return keeping_float(dynamic_int8_hadamard(), TFLITE_FLOAT_FFN_REGEX), {
             "scheme": (f"dynamic-range int8 except the feed-forward linears (fp32), the int8 weights and inputs rotated "
                        f"by Hadamard blocks of {HADAMARD_BLOCK}"), "tool": "ai-edge-quantizer",
             "recipe": f"dynamic_wi8c_hr_afp32, max_hadamard_size {HADAMARD_BLOCK} + no_quantize " + TFLITE_FLOAT_FFN_REGEX}
