@@ -34,7 +34,7 @@ def _common(fmt: str, default_precision: str):
                          help="Parity inputs: text file (one sentence a line), .tsv, or SQuAD JSON for qa. Default: embedded corpus."),
             click.option("-n", "n", type=click.IntRange(min=1), default=DEFAULT_N, show_default=True,
                          help="Parity examples per sequence length (x3 when the task agreement lands within two "
-                              "standard errors of its bar)."),
+                              "standard errors of its bar, x9 when the pooled one still does)."),
         ]
         for opt in reversed(options):
             fn = opt(fn)

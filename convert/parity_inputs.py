@@ -27,6 +27,9 @@ QA_DOC_STRIDE = DEFAULT_DOC_STRIDE
 # Words taken from a context sentence to build a question about it.
 QA_QUESTION_WORDS = 6
 SEED = 0
+# The parity gate's re-check grows its sample this many times per round (convert/parity.py); the SQuAD samples of
+# successive parts nest in a grid of this base so every round's questions stay spread over the file.
+RECHECK_FACTOR = 3
 
 
 @dataclass
@@ -80,10 +83,21 @@ def read_texts(data: str | Path | None, n: int, part: int = 0) -> list[str]:
     return texts[:n]
 
 
-def read_squad_pairs(path: Path, n: int, part: int = 0, parts: int = 1) -> list[tuple[str, str]]:
-    """n question/context pairs spread evenly over the file; `part` k of `parts` takes the grid shifted by k/parts
-    of its step, so the parts are disjoint samples (part 0 is the plain sample; [] when the file is too small for
-    the part to be disjoint from the others)."""
+def grid_offset(part: int, step: int, base: int) -> int:
+    """Where part k's grid starts inside one step of the sample's grid: step x the base-`base` radical inverse of k
+    (0, 1/3, 2/3, then 1/9, 4/9, 7/9, 2/9, ... for base 3), so parts 0..base-1 split the step in thirds as before
+    and each further round of `base`-fold growth fills the gaps between the earlier parts' points."""
+    num, den = 0, 1
+    while part:
+        part, digit = divmod(part, base)
+        num, den = num * base + digit, den * base
+    return step * num // den
+
+
+def read_squad_pairs(path: Path, n: int, part: int = 0, base: int = RECHECK_FACTOR) -> list[tuple[str, str]]:
+    """n question/context pairs spread evenly over the file; `part` k takes the grid shifted by `grid_offset`, so
+    parts are disjoint samples spread like the first (part 0 is the plain sample; [] when the file is too small
+    for the part to be disjoint from the parts before it)."""
     try:
         squad = json.loads(Path(path).read_text())
         pairs = [
@@ -96,8 +110,8 @@ def read_squad_pairs(path: Path, n: int, part: int = 0, parts: int = 1) -> list[
         raise PocketbertError(f"--data {path} is not SQuAD JSON (data/paragraphs/qas); pass a SQuAD v1.1 file") from exc
     # Spread over articles rather than taking n questions about the first paragraph.
     step = max(1, len(pairs) // max(n, 1))
-    offset = part * step // parts
-    if part and offset == (part - 1) * step // parts:  # fewer pairs than parts x n: no disjoint sample left
+    offset = grid_offset(part, step, base)
+    if part and offset in {grid_offset(k, step, base) for k in range(part)}:  # too few pairs: no disjoint sample left
         return []
     return pairs[offset::step][:n]
 
@@ -150,11 +164,11 @@ def window_at(seq_len: int, max_query_len: int, doc_stride: int) -> tuple[int, i
 
 def qa_batch(tokenizer, input_names: list[str], seq_len: int, data, n: int,
              max_query_len: int | None = None, doc_stride: int | None = None, part: int = 0,
-             parts: int = 1) -> ParityBatch:
+             base: int = RECHECK_FACTOR) -> ParityBatch:
     from pocketbert.core.qa import make_features
 
     if data is not None and Path(data).suffix == ".json":
-        pairs = read_squad_pairs(Path(data), n, part, parts)
+        pairs = read_squad_pairs(Path(data), n, part, base)
     elif data is not None:
         raise PocketbertError(f"--data {data}: QA parity needs SQuAD JSON (question/context pairs); pass a .json file")
     else:
@@ -198,14 +212,15 @@ def text_batch(tokenizer, input_names: list[str], seq_len: int, task: str, data,
 
 
 def build_batch(tokenizer, task: str, input_names: list[str], seq_len: int, data=None, n: int = PARITY_SAMPLES,
-                qa_window: tuple[int, int] | None = None, part: int = 0, parts: int = 1) -> ParityBatch:
+                qa_window: tuple[int, int] | None = None, part: int = 0, base: int = RECHECK_FACTOR) -> ParityBatch:
     """The parity (or calibration) inputs for one static length; qa_window = (max_query_len, doc_stride).
 
-    `part` k of `parts`: another n examples, disjoint from those of the other parts (the parity gate's re-check);
-    part 0 is the plain sample. A part the data cannot fill comes back with fewer examples, or none.
+    `part` k > 0: another n examples, disjoint from those of parts 0..k-1 (the parity gate's re-check; SQuAD parts
+    nest in a grid of `base`); part 0 is the plain sample. A part the data cannot fill comes back with fewer
+    examples, or none.
     """
     if n < 1:
         raise PocketbertError(f"-n {n}: parity needs at least one example")
     if task == "qa":
-        return qa_batch(tokenizer, input_names, seq_len, data, n, *(qa_window or (None, None)), part=part, parts=parts)
+        return qa_batch(tokenizer, input_names, seq_len, data, n, *(qa_window or (None, None)), part=part, base=base)
     return text_batch(tokenizer, input_names, seq_len, task, data, n, part)
