@@ -190,7 +190,7 @@ def gate(measure_part, runtime: str, task: str, precision: str, seq_lens) -> Par
     examples per round, for at most RECHECK_ROUNDS rounds."""
     def judged(sample: Sample, note: str = "") -> ParityReport:
         report = ParityReport(status="failed", runtime=runtime, n=sample.n, thresholds=thresholds_for(task, precision),
-                              outputs={k: merge_stats(v) for k, v in sample.parts.items() if v})
+                              outputs={k: merge_stats(v) for k, v in sample.parts.items() if v}, precision=precision)
         report.note = (f"{runtime} vs PyTorch on {sample.n} real examples over seq lens "
                        f"{', '.join(map(str, seq_lens))}{note}")
         return judge(report, task, precision, sample.agreements)
@@ -283,5 +283,12 @@ def render(report: ParityReport, title: str, console=None) -> None:
     if report.note:
         console.print(report.note)
     if report.host:  # int8 verdicts hold for this CPU's int8 kernels (README: "The int8 verdicts depend on the CPU")
+        from pocketbert.core.device_info import saturating_int8_x86
+
         flags = ", ".join(report.host.get("cpu_int8_flags") or []) or "none known"
         console.print(f"gate ran on {report.host.get('cpu') or 'an unknown CPU'} (int8 features: {flags})")
+        if (report.precision or "").startswith("int8") and saturating_int8_x86(report.host.get("cpu_int8_flags")):
+            console.print("note: this x86 CPU has no VNNI (its u8 x s8 int8 products can saturate), and each CPU "
+                          "family runs its own int8 kernels: a verdict near the bar holds for this one; a LiteRT file's "
+                          "answers on ARM's kernels: benchmarks/bench_arm_emulated.py (README \"The int8 verdicts "
+                          "depend on the CPU\")")

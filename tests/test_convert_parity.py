@@ -109,6 +109,26 @@ def test_the_cpus_int8_features_are_read_from_cpuinfo(tmp_path, monkeypatch, cpu
         device_info.cpu_int8_flags.cache_clear()
 
 
+@pytest.mark.parametrize("flags, precision, warned", [
+    (["avx2"], "int8-dynamic", True),                       # x86 without VNNI: vpmaddubsw may saturate
+    (["avx2", "avx512f", "avx512_vnni"], "int8-hadamard", False),
+    (["asimddp", "i8mm"], "int8-block", False),              # an ARM host runs the phone's kind of kernels
+    (["avx2"], "fp32", False),
+])
+def test_an_int8_verdict_from_an_x86_cpu_without_vnni_says_it_may_not_transfer(flags, precision, warned):
+    from rich.console import Console
+
+    from pocketbert.convert.parity import render
+    from pocketbert.core.parity_report import ParityReport
+
+    console = Console(record=True, width=200)
+    render(ParityReport(status="passed", runtime="litert", n=192, precision=precision,
+                        host={"cpu": "AMD EPYC", "cpu_int8_flags": flags}), "parity", console)
+    text = console.export_text()
+    assert f"int8 features: {', '.join(flags)}" in text
+    assert ("no VNNI" in text) is warned
+
+
 def test_qa_manifest_windowing_works_at_the_artifact_length(tmp_path_factory, qa_model):
     """The apps window with the manifest's max_query_len/doc_stride; they must fit the static length."""
     from transformers import AutoTokenizer

@@ -50,6 +50,15 @@ def cpu_int8_flags() -> list[str] | None:
     return [flag for flag in INT8_CPU_FLAGS if flag in present]
 
 
+# x86 features whose int8 dot products add u8 x s8 pairs in 32 bits (no vpmaddubsw saturation).
+VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def saturating_int8_x86(flags: list[str] | None) -> bool:
+    """True for an x86 CPU (AVX2 present) without VNNI: its int8 kernels may saturate where a phone's do not."""
+    return bool(flags) and "avx2" in flags and not any(f in flags for f in VNNI_FLAGS)
+
+
 def gate_host() -> dict:
     """The CPU a numeric parity gate ran on, recorded with its verdict: int8 verdicts hold for that CPU."""
     return {"cpu": cpu_model(), "cpu_int8_flags": cpu_int8_flags()}

@@ -19,6 +19,7 @@ class ParityReport:
     note: str = ""
     checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, ok, detail) for the table
     host: dict | None = None  # the CPU a numeric gate ran on (device_info.gate_host); None for spec-only checks
+    precision: str | None = None  # the artifact's (for the int8 caveat of `render`; the manifest has its own)
 
     @property
     def ok(self) -> bool:
