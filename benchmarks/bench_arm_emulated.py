@@ -119,7 +119,8 @@ def evaluate(artifact_dir: Path, data: Path, cpu: str, arm_root: Path, source: s
 def logits_sample(artifact_dir: Path, data: Path, cpus: list[str], arm_root: Path, n: int, seq_len: int,
                   threads: int) -> dict:
     """The parity gate's first sample at one length (`n` questions, parity_inputs.build_batch) run natively and on
-    each emulated CPU: per run, same span as PyTorch, mean/max |logit - PyTorch's|, and max |logit - this host's|.
+    each emulated CPU: per run, same span as PyTorch (per question, as the gate counts), mean/max |logit - PyTorch's|
+    over all windows, and max |logit - this host's|.
     Cheaper than `evaluate` by the number of questions, and the logit errors show a kernel difference that a few
     dozen answers cannot."""
     from pocketbert.convert.parity import output_stats, task_agreement, thresholds_for
@@ -187,8 +188,8 @@ def main() -> None:
                     if a.out:
                         write_json(a.out, results)
                 for cpu, r in got.items():
-                    print(f"{art.name} on {cpu}: same span {r['same_span']:.1%} of {r['windows']} windows "
-                          f"({r['questions']} questions, seq {a.seq_len}); |logit - PyTorch| mean "
+                    print(f"{art.name} on {cpu}: same span {r['same_span']:.1%} of {r['questions']} questions "
+                          f"({r['windows']} windows, seq {a.seq_len}); |logit - PyTorch| mean "
                           f"{r['mean_abs_vs_pytorch']:.4f} max {r['max_abs_vs_pytorch']:.3f}; max |logit - host| "
                           f"{r['max_abs_vs_host']:.4f}", flush=True)
             return
