@@ -55,15 +55,14 @@ class EmulatedLiteRT(Backend):
     runtime = "litert"
     delegate = "xnnpack"
 
-    def __init__(self, path: Path, arm_root: Path, cpu: str, threads: int) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        native = Interpreter(model_path=str(path))  # only for the signatures' input names and dtypes
-        self.inputs = {sig: native.get_signature_runner(sig).get_input_details()
-                       for sig in native.get_signature_list()}
+    def __init__(self, native: Backend, arm_root: Path, cpu: str, threads: int) -> None:
+        # `native`: the x86 TFLiteBackend of the same file, for its path and its signatures' input names and dtypes
+        interpreter = native.interpreter
+        self.inputs = {sig: interpreter.get_signature_runner(sig).get_input_details()
+                       for sig in interpreter.get_signature_list()}
         env = {**os.environ, "PYTHONPATH": str(arm_root / ARM_SITE), "PYTHONNOUSERSITE": "1"}
-        cmd = [str(arm_root / QEMU), "-cpu", cpu, "-L", str(arm_root), str(arm_root / ARM_PYTHON), str(WORKER), str(path),
-               str(threads)]
+        cmd = [str(arm_root / QEMU), "-cpu", cpu, "-L", str(arm_root), str(arm_root / ARM_PYTHON), str(WORKER),
+               str(native.path), str(threads)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def bind(self, seq_len: int, row: Mapping[str, np.ndarray]) -> Callable[[], Outputs]:
@@ -91,6 +90,15 @@ class EmulatedLiteRT(Backend):
         self.proc.wait(timeout=60)
 
 
+def load_litert(artifact_dir, threads: int) -> Artifact:
+    """The artifact loaded natively (its TFLiteBackend serves the emulated one's file and input details); one line
+    for any other format."""
+    art = load_artifact(artifact_dir, threads=threads)
+    if art.manifest["format"] != "tflite":
+        raise PocketbertError(f"{artifact_dir} is a {art.manifest['format']} artifact; the ARM worker runs LiteRT files")
+    return art
+
+
 def evaluate(artifact_dir: Path, data: Path, cpu: str, arm_root: Path, source: str | None, threads: int,
              limit: int | None) -> dict:
     """`evaluate_artifact` with the artifact's model run on the emulated `cpu` (or natively for HOST)."""
@@ -99,10 +107,8 @@ def evaluate(artifact_dir: Path, data: Path, cpu: str, arm_root: Path, source: s
 
     def emulated_load(path, threads_, compute_units) -> Artifact:
         nonlocal backend
-        art = load_artifact(path, threads=1)
-        if art.manifest["format"] != "tflite":
-            raise PocketbertError(f"{path} is a {art.manifest['format']} artifact; the ARM worker runs LiteRT files")
-        backend = EmulatedLiteRT(art.backend.path, arm_root, cpu, threads)
+        art = load_litert(path, threads)
+        backend = EmulatedLiteRT(art.backend, arm_root, cpu, threads)
         return Artifact(art.path, art.manifest, backend)
 
     if cpu != HOST:
@@ -128,7 +134,7 @@ def logits_sample(artifact_dir: Path, data: Path, cpus: list[str], arm_root: Pat
     from pocketbert.convert.wrappers import load_source, torch_outputs
     from pocketbert.core.models import load_tokenizer
 
-    art = load_artifact(artifact_dir, threads=threads)
+    art = load_litert(artifact_dir, threads)
     m, tok = art.manifest, art.manifest["tokenizer"]
     source, tokenizer = load_source(m["source_model"], "qa"), load_tokenizer(m["source_model"])
     batch = build_batch(tokenizer, "qa", source.inputs, seq_len, data=data, n=n,
@@ -137,7 +143,7 @@ def logits_sample(artifact_dir: Path, data: Path, cpus: list[str], arm_root: Pat
     names = list(ref)
     outs = {HOST: art.backend.run(seq_len, batch.feeds, names)}
     for cpu in cpus:
-        backend = EmulatedLiteRT(art.backend.path, arm_root, cpu, threads)
+        backend = EmulatedLiteRT(art.backend, arm_root, cpu, threads)
         started = time.perf_counter()
         try:
             outs[cpu] = backend.run(seq_len, batch.feeds, names)

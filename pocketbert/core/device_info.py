@@ -18,13 +18,19 @@ CPUINFO = Path("/proc/cpuinfo")
 INT8_CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
 
 
+def cpuinfo_fields() -> list[tuple[str, str]]:
+    """(key, value) of every `key : value` line of /proc/cpuinfo, stripped; [] where it is absent (macOS)."""
+    if not CPUINFO.is_file():
+        return []
+    pairs = (line.partition(":") for line in CPUINFO.read_text(errors="replace").splitlines())
+    return [(key.strip(), value.strip()) for key, _, value in pairs]
+
+
 def cpu_model() -> str | None:
     """The CPU's marketing name (Linux /proc/cpuinfo, macOS sysctl), else platform.processor()."""
-    if CPUINFO.is_file():
-        for line in CPUINFO.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Hardware", "Processor") and value.strip():
-                return value.strip()
+    for key, value in cpuinfo_fields():
+        if key in ("model name", "Hardware", "Processor") and value:
+            return value
     if platform.system() == "Darwin":
         import subprocess
 
@@ -42,11 +48,7 @@ def cpu_int8_flags() -> list[str] | None:
     """Which of INT8_CPU_FLAGS this CPU has (Linux); None where /proc/cpuinfo is absent (macOS: Apple silicon)."""
     if not CPUINFO.is_file():
         return None
-    present: set[str] = set()
-    for line in CPUINFO.read_text(errors="replace").splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            present.update(value.split())
+    present = {flag for key, value in cpuinfo_fields() if key in ("flags", "Features") for flag in value.split()}
     return [flag for flag in INT8_CPU_FLAGS if flag in present]
 
 
