@@ -181,7 +181,12 @@ def main() -> None:
     cpus = a.cpu or list(DEFAULT_CPUS)
     if any(c != HOST for c in cpus) and not (a.arm_root / ARM_PYTHON).is_file():
         sys.exit(f"Error: {a.arm_root} has no aarch64 Python; run `sh benchmarks/arm_emulation_setup.sh {a.arm_root}`")
-    results = json.loads(a.out.read_text()) if a.out and a.out.is_file() else {}
+    try:
+        results = json.loads(a.out.read_text()) if a.out and a.out.exists() else {}
+    except (OSError, ValueError):
+        results = None
+    if not isinstance(results, dict) or any("@" not in key for key in results):  # never overwrite another file
+        sys.exit(f"Error: --out {a.out} exists and is not this benchmark's results; pass a new path")
     try:
         if a.sample:
             for art in a.artifacts:
