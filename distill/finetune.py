@@ -13,9 +13,11 @@ atomically, so a bad input never leaves a half-trained model behind.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -34,7 +36,8 @@ from pocketbert.distill import checkpoint as ckpt
 from pocketbert.distill import augment, finetune_resume, losses
 from pocketbert.distill.cpu_linear import use_onednn_linears
 from pocketbert.distill.progress import duration
-from pocketbert.distill.training import linear_warmup_decay, param_groups, seed_everything
+from pocketbert.distill.training import (linear_warmup_decay, param_groups, resolve_precision, seed_everything,
+                                         set_attention_dropout)
 
 OTHER_HEADS = {"qa": CLS_HEAD, "cls": QA_HEAD}
 # Length grouping: each run of this many batches is sorted by length before it is cut into batches, so a batch's
@@ -83,6 +86,12 @@ class TrainConfig:
     # the teacher's distributions; an epoch is then (1 + copies) x the rows. 0: off.
     augment_copies: int = 0
     augment_mask: float = augment.DEFAULT_MASK_PROB  # probability that a word of a copy is replaced by [MASK]
+    # "fp32", "bf16" (autocast: the forwards in bf16; weights, optimizer and losses stay fp32) or "auto" (bf16 where
+    # the device multiplies it in hardware, training.native_bf16); the results record which ran.
+    precision: str = "fp32"
+    # Dropout on the attention probabilities while training (None: the model's own, 0.1 for BERT). 0 lets CPU
+    # attention use its fused kernel (training.set_attention_dropout); the saved config keeps the model's value.
+    attention_dropout: float | None = None
 
     @classmethod
     def from_kwargs(cls, kw: dict) -> "TrainConfig":
@@ -233,8 +242,27 @@ def epoch_batches(lengths: torch.Tensor, batch_size: int, gen: torch.Generator, 
     return [batches[i] for i in order]
 
 
+def autocast_for(precision: str, device):
+    """The forward pass's context for a resolved precision: bf16 autocast, or nothing for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+
+
+def float32_outputs(out):
+    """A model output with its floating tensors (and tuples of them: hidden states) in fp32, so that the losses are
+    computed in fp32 after a bf16 forward (a bf16 log-softmax over 256 positions loses the soft targets' tails).
+    Anything else (None, the cached teacher outputs, already fp32) is returned as it is (a Hugging Face ModelOutput
+    is a dict; the cache's namespace is not)."""
+    if not isinstance(out, dict):
+        return out
+    to32 = lambda v: v.float() if torch.is_tensor(v) and v.is_floating_point() else v  # noqa: E731
+    for key, value in list(out.items()):
+        out[key] = tuple(map(to32, value)) if isinstance(value, tuple) else to32(value)
+    return out
+
+
 @torch.no_grad()
-def teacher_logits(teacher, tensors: dict, batch_size: int, device, desc: str) -> dict[str, torch.Tensor]:
+def teacher_logits(teacher, tensors: dict, batch_size: int, device, desc: str,
+                   precision: str = "fp32") -> dict[str, torch.Tensor]:
     """The teacher's TEACHER_OUTPUTS for every row, at the full padded length, on the CPU: {name: (n, ...)}.
 
     Full length, not cut per batch: a row's per-token logits at padded positions enter the start/end softmax of any
@@ -248,7 +276,8 @@ def teacher_logits(teacher, tensors: dict, batch_size: int, device, desc: str) -
     parts: dict[str, list[torch.Tensor]] = {}
     for start in tqdm(range(0, n, batch_size), desc=f"{desc}: teacher logits", unit="batch", disable=None):
         batch = {k: v[start:start + batch_size].to(device) for k, v in tensors.items()}
-        out = teacher(**forward_inputs(teacher, batch))
+        with autocast_for(precision, device):
+            out = teacher(**forward_inputs(teacher, batch))
         for name in TEACHER_OUTPUTS:
             value = getattr(out, name, None)
             if value is not None:
@@ -293,7 +322,10 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     from tqdm.auto import tqdm
 
     device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     model.to(device).train()
+    if cfg.attention_dropout is not None:
+        set_attention_dropout(model, cfg.attention_dropout)
     if teacher is not None:
         teacher.to(device).eval()
     if device.type == "cpu":  # fp32 forward GEMMs through oneDNN: ~1.4x on CPU, same weights and files (cpu_linear.py)
@@ -327,7 +359,7 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     passes = total_steps * cfg.grad_accum / batches_per_epoch
     if teacher is not None and cfg.cache_teacher and not use_hidden and passes > 1:
         t0 = time.perf_counter()
-        cache = teacher_logits(teacher, tensors, cfg.batch_size, device, desc)
+        cache = teacher_logits(teacher, tensors, cfg.batch_size, device, desc, precision)
         if sys.stderr is not None and not sys.stderr.isatty():
             print(f"{desc}: teacher logits of {n} rows computed once in {duration(time.perf_counter() - t0)}",
                   file=sys.stderr, flush=True)
@@ -345,8 +377,10 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
             taken += 1
             batch = trim_padding({k: v[idx] for k, v in tensors.items()})
             batch = {k: v.to(device) for k, v in batch.items()}
-            out = model(**forward_inputs(model, batch), output_hidden_states=use_hidden)
-            t_out = None if teacher is None else teacher_outputs(teacher, cache, idx, batch, device, use_hidden)
+            with autocast_for(precision, device):  # forwards only: losses and backward in fp32 (float32_outputs)
+                out = model(**forward_inputs(model, batch), output_hidden_states=use_hidden)
+                t_out = None if teacher is None else teacher_outputs(teacher, cache, idx, batch, device, use_hidden)
+            out, t_out = float32_outputs(out), float32_outputs(t_out)
             ce, kd = loss_fn(out, batch, t_out, cfg.temperature)
             loss = ce if kd is None else (1 - cfg.alpha_kd) * ce + cfg.alpha_kd * kd
             if use_hidden:
@@ -388,7 +422,8 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
     bar.close()
     model.eval()
     stats = {"train_steps": step, "train_features": n, "train_loss": sums["loss"] / max(counted, 1),
-             "train_ce_loss": sums["ce"] / max(counted, 1)}
+             "train_ce_loss": sums["ce"] / max(counted, 1), "train_precision": precision,
+             "train_attention_dropout": cfg.attention_dropout}
     if teacher is not None:
         stats["train_kd_loss"] = sums["kd"] / max(counted, 1)
     if use_hidden:
@@ -399,7 +434,11 @@ def train_loop(model, tensors: dict, cfg: TrainConfig, loss_fn, teacher=None, de
 
 def _train(out: Path, cfg: TrainConfig, task: str, tensors: dict, student, t_model, loss_fn, lengths: dict,
            resume: str, resuming: bool, stop_after_step: int | None) -> dict:
-    """train_loop with OUT's checkpoints: continued from the newest when `resuming` and it is this run."""
+    """train_loop with OUT's checkpoints: continued from the newest when `resuming` and it is this run.
+
+    "auto" precision is resolved first, so the fingerprint says what runs: a checkpoint taken in bf16 is not
+    continued in fp32 on another machine."""
+    cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision, pick_device(cfg.device)))
     fp = finetune_resume.fingerprint(cfg, task, tensors, student, t_model, lengths)
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     state = finetune_resume.load(out, fp, strict=resume == finetune_resume.RESUME, say=say) if resuming else None

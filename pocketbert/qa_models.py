@@ -110,6 +110,12 @@ class Profile:
     # then covers (1 + copies) x the windows. 0: off.
     augment_copies: int = 0
     augment_mask: float = DEFAULT_MASK_PROB
+    # Both fine-tunings: "fp32", "bf16" (autocast forwards, fp32 weights / optimizer / losses) or "auto": bf16 where
+    # the CPU or GPU multiplies bf16 in hardware (distill.training.native_bf16), resolved in run.json (Plan.precision)
+    # so that it pins what ran: a resume on a machine that would resolve otherwise is refused as a changed setting.
+    precision: str = "fp32"
+    # Both fine-tunings: dropout on attention probabilities (None: the model's own, 0.1 for MiniLM).
+    attention_dropout: float | None = None
     max_steps: int | None = None    # caps each fine-tuning (tests, quick looks)
     limit_train: int | None = None  # first N training questions (tests, quick looks)
     limit_eval: int | None = None
@@ -140,8 +146,14 @@ class Profile:
 # (benchmarks/bench_qa_recipe.py); at 6 epochs T 8 gave 57.01 against T 4's 57.70 (x0.988 [0.962-1.015]), so T stays 4.
 # On the eval articles the two recipes then scored alike (63.33 vs 63.48 F1, two
 # questions' worth; README "Recipe choices"): the dev split, not the eval articles, keeps choosing.
+# Since 2026-12-07 the CPU fine-tunings run bf16 autocast where the CPU has bf16 instructions (AVX512-BF16 / AMX;
+# fp32 elsewhere) and no attention dropout, for speed (one student step at batch 16 x 230 on the 2-core Zen 4 host,
+# interleaved, /work/scratch numbers in README "Training speed"): bf16 0.64-0.72x, no attention dropout 0.56-0.80x,
+# both 0.40x (teacher) / 0.50x (student) of the fp32 step with dropout. They change the models (not bit-identical
+# across hosts any more); the README gives the F1 before and after.
 CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=2.0, batch_size=16, lr_teacher=2e-4, lr_student=2e-4,
-                      student_epochs=6.0, alpha_kd=1.0, temperature=4.0, nominal_step_s=2.6)
+                      student_epochs=6.0, alpha_kd=1.0, temperature=4.0, nominal_step_s=2.6, precision="auto",
+                      attention_dropout=0.0)
 # GPU: the paper's recipe lengths (seq 384, stride 128), teacher 2 epochs on all training articles (0.03 s per step on
 # an H200). The student: pure soft targets at T = 4 for 20 epochs (3180 steps, ~100 s there), chosen on the dev split
 # with `benchmarks/bench_qa_recipe.py --device cuda` by the highest dev F1 among alpha_kd 0.5 / T 2 / 2 epochs (the
@@ -175,12 +187,21 @@ class Plan:
     train_articles: int = TRAIN_ARTICLES
     eval_articles: int = EVAL_ARTICLES
 
+    @property
+    def precision(self) -> str:
+        """The fine-tunings' precision as it runs on this machine ("auto" resolved): what run.json pins."""
+        from pocketbert.core.model_io import pick_device
+        from pocketbert.distill.training import resolve_precision
+
+        return resolve_precision(self.profile.precision, pick_device(self.device))
+
     def settings(self) -> dict:
         """What must be equal for a re-run to reuse finished steps (paths resolved, the device class included)."""
         return {"data": str(Path(self.data).resolve()), "teacher": self.teacher,
                 "student": str(Path(self.student).resolve()) if self.student and Path(self.student).exists() else self.student,
                 "student_layers": None if self.student else self.student_layers,
-                "profile": {k: v for k, v in dataclasses.asdict(self.profile).items() if k not in STUDENT_RECIPE_FIELDS},
+                "profile": {**{k: v for k, v in dataclasses.asdict(self.profile).items() if k not in STUDENT_RECIPE_FIELDS},
+                            "precision": self.precision},
                 "student_recipe": student_recipe(self.profile),
                 "seq_lens": list(self.seq_lens),
                 "parity_n": self.parity_n, "train_articles": self.train_articles,
@@ -243,7 +264,8 @@ def _train_config(plan: Plan, role: str):
                        max_steps=p.max_steps, alpha_kd=p.alpha_kd, temperature=p.temperature,
                        alpha_hidden=p.alpha_hidden if student else 0.0, limit_train=p.limit_train,
                        augment_copies=p.augment_copies if student else 0, augment_mask=p.augment_mask,
-                       limit_eval=p.limit_eval, device=plan.device)
+                       limit_eval=p.limit_eval, device=plan.device, precision=plan.precision,
+                       attention_dropout=p.attention_dropout)
 
 
 def _finetune(plan: Plan, model: str, role: str, teacher: str | None) -> dict:
@@ -257,7 +279,8 @@ def _finetune(plan: Plan, model: str, role: str, teacher: str | None) -> dict:
                       teacher=teacher, force=True, max_len=p.max_len, doc_stride=p.doc_stride,
                       max_query_len=p.max_query_len, resume=RESUME_IF_SAME)
     keys = ("eval_exact_match", "eval_f1", "eval_n", "train_steps", "train_features", "train_loss", "train_examples",
-            "alpha_kd", "alpha_hidden", "train_hidden_loss", "augment_copies", "augment_mask")
+            "alpha_kd", "alpha_hidden", "train_hidden_loss", "augment_copies", "augment_mask", "train_precision",
+            "train_attention_dropout")
     keys += ("temperature",) if res.get("alpha_kd") else ()
     return {k: res[k] for k in keys if k in res}  # the temperature only where there are soft targets (not the teacher)
 
@@ -857,6 +880,12 @@ def _param_counts(plan: Plan) -> dict[str, int]:
                    f"cpu {CPU_PROFILE.augment_copies}, cuda {CUDA_PROFILE.augment_copies}]")
 @click.option("--augment-mask", type=click.FloatRange(0, 1, min_open=True), default=None,
               help=f"student: probability that a word of a masked copy becomes [MASK] [{DEFAULT_MASK_PROB:g}]")
+@click.option("--train-precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+              help="both fine-tunings: bf16 autocast or fp32; auto = bf16 where the CPU/GPU has bf16 instructions "
+                   f"[cpu {CPU_PROFILE.precision}, cuda {CUDA_PROFILE.precision}]")
+@click.option("--attention-dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="both fine-tunings: dropout on attention probabilities [cpu "
+                   f"{CPU_PROFILE.attention_dropout}, cuda: the model's own]")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu (the ~100-minute profile: seq 256, stride 96, teacher 2 / student 6 epochs) or cuda (seq 384, "
                    "stride 128, teacher 2 / student 20 epochs; ~3 minutes of training on an H200)")
@@ -877,7 +906,7 @@ def _param_counts(plan: Plan) -> dict[str, int]:
 @click.option("--models-only", is_flag=True, help="stop after the teacher and student are trained and scored (recipe "
                                                   "comparisons on a dev split); a re-run without it converts them")
 def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, temperature, alpha_hidden, student_epochs,
-                  augment_copies, augment_mask, device, seq_lens,
+                  augment_copies, augment_mask, train_precision, attention_dropout, device, seq_lens,
                   max_steps, limit_train, limit_eval, max_len, doc_stride, train_articles, eval_articles, parity_n, force,
                   bench, models_only) -> None:
     """Fine-tune the SQuAD teacher, task-distill the 3-layer student, convert both (parity-gated); resumable.
@@ -891,7 +920,8 @@ def qa_models_cmd(data, out, teacher, student, student_layers, alpha_kd, tempera
                                    ("max_len", max_len), ("doc_stride", doc_stride), ("alpha_kd", alpha_kd),
                                    ("temperature", temperature), ("alpha_hidden", alpha_hidden),
                                    ("student_epochs", student_epochs), ("augment_copies", augment_copies),
-                                   ("augment_mask", augment_mask)) if v is not None}
+                                   ("augment_mask", augment_mask), ("precision", train_precision),
+                                   ("attention_dropout", attention_dropout)) if v is not None}
     profile = dataclasses.replace(base, **overrides)
     plan = Plan(out=Path(out), data=Path(data), teacher=teacher, student=student, profile=profile, device=device,
                 student_layers=student_layers,
