@@ -76,7 +76,7 @@ bench-runtimes: setup  ## LiteRT vs ONNX Runtime vs ExecuTorch: MiniLM embed seq
 	$(PY) -m pip install --quiet -e '.[executorch]'
 	$(PY) benchmarks/bench_runtimes.py $(BENCH_ARGS)
 
-qa-models: setup  ## SQuAD teacher + task-distilled 3-layer student, all formats, parity on SQuAD (resumable; ~1.5 h on a 2-core AVX-512 CPU, ~2 h on AVX2; DEVICE=cuda)
+qa-models: setup  ## SQuAD teacher + task-distilled 3-layer student, all formats, parity on SQuAD (resumable; ~55 min on a 2-core CPU with bf16 instructions, ~1.5-2 h without; DEVICE=cuda)
 	$(PB) qa-models --out build/qa-models --device $(or $(DEVICE),cpu)
 
 bench-qa: qa-models  ## the real QA pair on this host (interleaved, per seq-len bucket) + report in build/qa-models/report

@@ -14,6 +14,9 @@ from pocketbert.core.errors import PocketbertError
 from pocketbert.distill.loss_terms import ALPHA_PREFIX, LOSS_TERMS, alpha_fields
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# `finetune`'s (training.resolve_precision): fp32, or bf16 autocast (fp32 weights, optimizer and losses); "auto" picks
+# bf16 only where the device multiplies bf16 in hardware (training.native_bf16), and the run records which ran.
+FINETUNE_PRECISIONS = ("auto", "fp32", "bf16")
 # Held-out metrics that can pick OUT/best (names of distill/validation.py's METRICS, plus auto).
 BEST_METRICS = ("auto", "token_cos", "pooled_cos", "mlm_top1", "mlm_kl", "sts")
 

@@ -244,7 +244,7 @@ def epoch_batches(lengths: torch.Tensor, batch_size: int, gen: torch.Generator, 
 
 def autocast_for(precision: str, device):
     """The forward pass's context for a resolved precision: bf16 autocast, or nothing for fp32."""
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
 
 
 def float32_outputs(out):

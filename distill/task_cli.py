@@ -13,6 +13,7 @@ import click
 
 from pocketbert.core import qa as qa_defaults
 from pocketbert.distill.augment import DEFAULT_MASK_PROB
+from pocketbert.distill.config import FINETUNE_PRECISIONS
 
 # Text length for cls / sts on model dirs (artifacts carry their own lengths).
 DEFAULT_TEXT_MAX_LEN = 128
@@ -49,6 +50,12 @@ def _common_train_options(fn):
         click.option("--limit-train", default=None, type=click.IntRange(min=1), help="use only the first N training examples"),
         click.option("--limit-eval", default=None, type=click.IntRange(min=1), help="evaluate only the first N examples"),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps"),
+        click.option("--precision", default="fp32", show_default=True, type=click.Choice(FINETUNE_PRECISIONS),
+                     help="bf16: autocast forwards (weights, optimizer and losses stay fp32); auto: bf16 where the "
+                          "device has bf16 instructions (AVX512-BF16 / AMX CPUs, bf16 GPUs), else fp32"),
+        click.option("--attention-dropout", default=None, type=click.FloatRange(0, 1, max_open=True),
+                     help="dropout on attention probabilities while training [the model's own]; 0 lets CPU "
+                          "attention use its fused kernel (faster)"),
         click.option("--resume", is_flag=True, help="continue the interrupted run of this --out from its newest "
                                                     "checkpoint (in OUT.training/), bit for bit"),
         click.option("--checkpoint-every", default=0, show_default=True, type=click.IntRange(min=0),

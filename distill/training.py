@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from pocketbert.core.errors import PocketbertError
+from pocketbert.distill.config import FINETUNE_PRECISIONS
 
 # Parameter-name markers of normalization weights: BERT spells them `LayerNorm`, DistilBERT `sa_layer_norm`,
 # `output_layer_norm` and `vocab_layer_norm`. Neither biases nor these get weight decay (as BERT and DistilBERT did).
@@ -36,11 +37,6 @@ def choose_precision(requested: str, device: torch.device) -> tuple[torch.dtype 
     if requested == "bf16" or (requested == "auto" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16, False
     return torch.float16, True
-
-
-# finetune's precisions: fp32, or bf16 autocast (fp32 weights, optimizer and loss); "auto" picks bf16 only where the
-# device multiplies bf16 in hardware (native_bf16) and records which ran.
-FINETUNE_PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def native_bf16(device: torch.device) -> bool:

@@ -72,6 +72,9 @@ TRAIN_QUESTIONS = 4913
 WINDOWS_PER_QUESTION = 1.15
 # Steps shorter than this (nominal) do not rescale the ETA of the rest.
 ETA_MIN_NOMINAL_S = 60
+# A bf16 step's nominal cost against the profile's (fp32) nominal_step_s: 1.26 s per teacher step in bf16 without
+# attention dropout on the 2-core Zen 4 host (2026-12-07) against the 2.6 s of fp32 the nominal was measured with.
+BF16_NOMINAL_FACTOR = 0.5
 # --bench: LiteRT (the Android app's runtime; Core ML predicts only on macOS), fp32 and the int8 variants of both
 # models that passed their gate, interleaved in rounds per sequence length (bench host), 2 threads like the README.
 BENCH_ARTIFACTS = ("tflite-fp32", "tflite-int8-hadamard", "tflite-int8-mixed")
@@ -442,15 +445,16 @@ def build_steps(plan: Plan, models_only: bool = False) -> list[Step]:
     # minute each.
     n_train = TRAIN_QUESTIONS if p.limit_train is None else p.limit_train
     train_steps = p.max_steps or math.ceil(n_train * WINDOWS_PER_QUESTION / p.batch_size * p.epochs)
+    step_s = p.nominal_step_s * (BF16_NOMINAL_FACTOR if plan.precision == "bf16" else 1.0)
     steps = [Step("split", "split SQuAD: train articles / eval articles", 1, step_split),
              Step("teacher", f"fine-tune teacher {plan.teacher} (seq {p.max_len}, stride {p.doc_stride})",
-                  train_steps * p.nominal_step_s + 120, step_teacher)]
+                  train_steps * step_s + 120, step_teacher)]
     if plan.student is None:
         steps.append(Step("student-init", f"student init: layers {plan.student_layers or 'every other'} of the "
                           "fine-tuned teacher copied, span head included", 15, step_student_init))
     rows = 1 + p.augment_copies  # masked copies lengthen each epoch, and the teacher labels each copy up front
     student_steps = p.max_steps or math.ceil(train_steps * p.epochs_of("student") / p.epochs * rows)
-    student_s = student_steps * p.nominal_step_s * 0.5 + 300 * rows
+    student_s = student_steps * step_s * 0.5 + 300 * rows
     steps.append(Step("student", "task-distill student (finetune qa --teacher"
                       + (f", {p.augment_copies} masked copies)" if p.augment_copies else ")"), student_s, step_student))
     if models_only:
@@ -887,7 +891,7 @@ def _param_counts(plan: Plan) -> dict[str, int]:
               help="both fine-tunings: dropout on attention probabilities [cpu "
                    f"{CPU_PROFILE.attention_dropout}, cuda: the model's own]")
 @click.option("--device", default="cpu", show_default=True,
-              help="cpu (the ~100-minute profile: seq 256, stride 96, teacher 2 / student 6 epochs) or cuda (seq 384, "
+              help="cpu (seq 256, stride 96, teacher 2 / student 6 epochs; ~55 minutes on a 2-core CPU with bf16, longer in fp32) or cuda (seq 384, "
                    "stride 128, teacher 2 / student 20 epochs; ~3 minutes of training on an H200)")
 @click.option("--seq-len", "seq_lens", default=",".join(map(str, SEQ_LENS)), show_default=True,
               help="artifact signatures (comma list)")

@@ -369,3 +369,71 @@ def test_cached_teacher_logits_train_the_same_student_with_one_teacher_pass(tiny
     got = cached_outputs(cache, idx, seq, "cpu")
     torch.testing.assert_close(got.start_logits, online.start_logits, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(got.end_logits, online.end_logits, atol=1e-5, rtol=1e-5)
+
+
+def test_attention_dropout_override_sets_the_attention_modules_only(tiny_models):
+    """set_attention_dropout reaches every attention of BERT and DistilBERT, leaves the other dropouts and the saved
+    config alone, and refuses a model it cannot reach (rather than training with the model's own value silently)."""
+    from torch import nn
+    from transformers import AutoModelForQuestionAnswering
+
+    from pocketbert.core.errors import PocketbertError
+    from pocketbert.distill.training import set_attention_dropout
+
+    for arch, layers in (("bert", 4), ("distilbert", 2)):
+        model = AutoModelForQuestionAnswering.from_pretrained(tiny_models(arch, "qa", layers=layers))
+        before = model.config.to_dict()
+        assert set_attention_dropout(model, 0.0) == layers
+        attention = [m.dropout.p for m in model.modules() if "Attention" in type(m).__name__
+                     and isinstance(getattr(m, "dropout", None), nn.Dropout)]
+        others = [m.p for name, m in model.named_modules() if isinstance(m, nn.Dropout)
+                  and "attention.dropout" not in name and "attention.self.dropout" not in name]
+        assert attention == [0.0] * layers and others and all(p > 0 for p in others), (arch, attention, others)
+        assert model.config.to_dict() == before
+    with pytest.raises(PocketbertError, match="no attention module"):
+        set_attention_dropout(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1)), 0.0)
+
+
+def test_bf16_training_keeps_fp32_weights_and_records_what_ran(tiny_models, tmp_path, monkeypatch):
+    """precision bf16 trains (finite losses, fp32 weights that moved) and says so; "auto" follows the hardware
+    probe; the cached teacher logits carry no autograd graph (a graph there breaks the second step's backward)."""
+    from transformers import AutoModelForQuestionAnswering
+
+    from pocketbert.core.errors import PocketbertError
+    from pocketbert.core.models import load_tokenizer
+    from pocketbert.distill import training
+    from pocketbert.distill.finetune import TrainConfig, qa_train_features, teacher_logits, train_loop
+
+    teacher_dir, student_dir = tiny_models("bert", "qa", layers=4), tiny_models("distilbert", "qa", layers=2)
+    tensors = qa_train_features(load_tokenizer(student_dir), read_squad(write_squad(tmp_path / "s.json")), 64, 16, 32)
+    teacher = AutoModelForQuestionAnswering.from_pretrained(teacher_dir).eval()
+    cache = teacher_logits(teacher, tensors, 4, "cpu", "t", precision="bf16")
+    assert all(v.dtype == torch.float32 and not v.requires_grad for v in cache.values())
+    for requested, native, ran in (("bf16", False, "bf16"), ("auto", True, "bf16"), ("auto", False, "fp32")):
+        monkeypatch.setattr(training, "native_bf16", lambda device, native=native: native)
+        student = AutoModelForQuestionAnswering.from_pretrained(student_dir)
+        start = {k: v.clone() for k, v in student.state_dict().items()}
+        stats = train_loop(student, tensors, TrainConfig(max_steps=4, lr=1e-3, warmup=0, batch_size=4, device="cpu",
+                                                         precision=requested, attention_dropout=0.0), qa_losses, teacher)
+        assert stats["train_precision"] == ran and stats["train_attention_dropout"] == 0.0
+        assert torch.isfinite(torch.tensor([stats["train_loss"], stats["train_kd_loss"]])).all()
+        weights = student.state_dict()
+        assert all(v.dtype == start[k].dtype for k, v in weights.items())
+        assert any(not torch.equal(v, start[k]) for k, v in weights.items())
+    with pytest.raises(PocketbertError, match="fp16"):
+        training.resolve_precision("fp16", torch.device("cpu"))
+
+
+def test_finetune_cli_takes_the_precision_and_attention_dropout_and_records_them(tiny_models, tmp_path):
+    data = write_squad(tmp_path / "squad.json")
+    out = tmp_path / "qa"
+    res = run(["finetune", "qa", "--model", str(tiny_models("distilbert", "qa", layers=2)), "--train", str(data),
+               "--out", str(out), "--max-steps", "2", "--batch-size", "4", "--max-len", "64", "--doc-stride", "16",
+               "--precision", "bf16", "--attention-dropout", "0"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["train_precision"] == "bf16" and results["train_attention_dropout"] == 0.0
+    assert json.loads((out / "config.json").read_text())["attention_dropout"] == 0.1  # the model's own, kept
+    bad = CliRunner().invoke(cli, ["finetune", "qa", "--model", "x", "--train", str(data), "--out", str(tmp_path / "b"),
+                                   "--precision", "fp16"])
+    assert bad.exit_code == 2 and "fp16" in bad.output and not (tmp_path / "b").exists()

@@ -371,6 +371,30 @@ def test_a_run_from_before_a_field_was_a_student_setting_is_still_resumed(tmp_pa
     assert qa_models.changed_settings(plan) == ["student_recipe"]
 
 
+def test_run_json_pins_the_precision_that_runs_here(tmp_path, monkeypatch):
+    """The CPU profile's "auto" precision is written to run.json as what this machine runs (bf16 with bf16
+    instructions, else fp32) and reaches both fine-tunings; resuming where it would resolve otherwise is a changed
+    setting (refused without --force), not a silent switch of the recipe halfway."""
+    from pocketbert.distill import training
+
+    plan = qa_models.Plan(out=tmp_path, data=tmp_path / "d.json", teacher="minilm", student=None,
+                          profile=qa_models.CPU_PROFILE, device="cpu")
+    assert qa_models.CPU_PROFILE.precision == "auto" and qa_models.CPU_PROFILE.attention_dropout == 0.0
+    for native, ran in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(training, "native_bf16", lambda device, native=native: native)
+        assert plan.settings()["profile"]["precision"] == ran
+        for role in qa_models.ROLES:
+            cfg = qa_models._train_config(plan, role)
+            assert (cfg.precision, cfg.attention_dropout) == (ran, 0.0)
+    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    (tmp_path / "run.json").write_text(json.dumps({"settings": plan.settings()}))
+    assert qa_models.changed_settings(plan) == []
+    monkeypatch.setattr(training, "native_bf16", lambda device: False)
+    assert qa_models.changed_settings(plan) == ["profile"]
+    plan.profile = dataclasses.replace(qa_models.CPU_PROFILE, precision="bf16")  # --train-precision bf16
+    assert qa_models.changed_settings(plan) == []
+
+
 def test_a_run_from_before_masked_copies_reads_as_none(tmp_path):
     """run.json of earlier versions has no augment_copies: it made no copies, so the same recipe without them is no
     change (its student is kept), and copies now are a student-only change."""
