@@ -150,10 +150,12 @@ class Profile:
 # On the eval articles the two recipes then scored alike (63.33 vs 63.48 F1, two
 # questions' worth; README "Recipe choices"): the dev split, not the eval articles, keeps choosing.
 # Since 2026-12-07 the CPU fine-tunings run bf16 autocast where the CPU has bf16 instructions (AVX512-BF16 / AMX;
-# fp32 elsewhere) and no attention dropout, for speed (one student step at batch 16 x 230 on the 2-core Zen 4 host,
-# interleaved, /work/scratch numbers in README "Training speed"): bf16 0.64-0.72x, no attention dropout 0.56-0.80x,
-# both 0.40x (teacher) / 0.50x (student) of the fp32 step with dropout. They change the models (not bit-identical
-# across hosts any more); the README gives the F1 before and after.
+# fp32 elsewhere) and no attention dropout, for speed: one step at batch 16 x 230 on the 2-core Zen 4 host takes
+# x0.47 of the fp32 step with dropout for both models (bf16 alone x0.75-0.78, no attention dropout alone x0.67-0.68;
+# benchmarks/bench_train_step.py, README "Training speed"), and `make qa-models` took 54m41s there from a fresh clone.
+# They change the models (no longer bit-identical across hosts). Scores, fp32 recipe -> this one: eval articles
+# teacher F1 70.57 -> 70.63, student 64.44 -> 65.80; dev split teacher 61.72 -> 61.71, student 57.70 -> 55.93
+# (within the noise of 600-800 questions both ways; not a gain: README).
 CPU_PROFILE = Profile("cpu", max_len=256, doc_stride=96, epochs=2.0, batch_size=16, lr_teacher=2e-4, lr_student=2e-4,
                       student_epochs=6.0, alpha_kd=1.0, temperature=4.0, nominal_step_s=2.6, precision="auto",
                       attention_dropout=0.0)
