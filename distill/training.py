@@ -42,8 +42,9 @@ def choose_precision(requested: str, device: torch.device) -> tuple[torch.dtype 
 def native_bf16(device: torch.device) -> bool:
     """Whether `device` multiplies bf16 in hardware: CUDA GPUs with bf16, CPUs with AVX512-BF16 or AMX.
 
-    Why it matters: bf16 autocast on such a CPU makes a MiniLM training step ~1.5x faster (oneDNN's bf16 GEMMs);
-    without those instructions oneDNN emulates bf16 and the step gets slower than fp32, so "auto" keeps fp32 there.
+    Why it matters: bf16 autocast on such a CPU (Zen 4) makes a MiniLM training step take x0.75-0.78 the time
+    (oneDNN's bf16 GEMMs; benchmarks/bench_train_step.py); without those instructions bf16 is emulated and expected
+    to be slower than fp32 (not measured here), so "auto" keeps fp32 there.
     """
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -68,7 +69,8 @@ def set_attention_dropout(model: nn.Module, p: float) -> int:
 
     Only the modules change (the config, and so the saved model, keep their own value). Why: with p > 0 PyTorch's
     scaled_dot_product_attention on CPU cannot use its fused kernel and materializes the (batch, heads, seq, seq)
-    scores plus a Bernoulli mask of that size; with p = 0 a MiniLM training step takes ~0.6-0.8x the time.
+    scores plus a Bernoulli mask of that size; with p = 0 a MiniLM training step in fp32 takes x0.67 the time
+    (benchmarks/bench_train_step.py).
     Hugging Face's BERT / DistilBERT attentions read `self.dropout.p` at each forward.
     """
     if not 0.0 <= p < 1.0:
